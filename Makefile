@@ -1,0 +1,49 @@
+# sendpro: two commands work on a fresh machine with Python 3.11 and make:
+#   make run    set up .venv, convert the bundled demo extract into out/, print the summary
+#   make test   set up .venv with the test extra, run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per extra, so `make run` does not pull test tools and a changed
+# pyproject.toml reinstalls.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Exit code 1 means "some claims were rejected" (the demo extract carries a few
+# seeded defects on purpose); only 2 is a failure of the run itself.
+run: $(VENV)/.installed
+	@$(BIN)/sendpro convert fixtures/demo/encounters.txt --out $(OUT) \
+		--control-number 1 ; rc=$$?; \
+		if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+		echo "Outputs are in $(OUT)/ (exit code $$rc: 0 all accepted, 1 some claims rejected)"
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check sendpro tests benchmarks
+	$(BIN)/ruff format --check sendpro tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_convert.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache benchmarks/work

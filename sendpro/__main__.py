@@ -1,0 +1,5 @@
+"""``python -m sendpro``."""
+
+from sendpro.cli import run
+
+run()

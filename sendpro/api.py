@@ -1,0 +1,383 @@
+"""Library entry points: :func:`convert_files` and :func:`validate_file`.
+
+``convert_files`` is the whole pipeline: read each input in bounded batches,
+validate every claim, write accepted claims to one 837 per claim type and
+rejected claims to a rejects file in the input's own layout, stream every issue
+to ``errors.jsonl`` / ``errors.csv``, validate each 837 with pyx12, re-read every
+output file to reconcile counts and money to the cent, and only then publish
+everything atomically with ``report.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sendpro.config import RunConfig
+from sendpro.errors import OutputValidationError, ReconciliationError, SendproError, UsageError
+from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
+from sendpro.flatfile.reader import FlatFileReader
+from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
+from sendpro.flatfile.tally import claim_type_bucket, tally_file
+from sendpro.model.encounter import Encounter
+from sendpro.model.fields import FIELDS_BY_NAME, Usage
+from sendpro.outputs import REPORT_NAME, OutputSet
+from sendpro.profiles import load_profile
+from sendpro.report.formatters.csv import CsvFormatter
+from sendpro.report.formatters.jsonl import JsonlFormatter
+from sendpro.report.issue import Issue
+from sendpro.report.report import InputSummary, IssueCounter, OutputFile, Reconciliation, RunReport, Totals
+from sendpro.validate.engine import ClaimResult, ValidationEngine
+from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
+from sendpro.validate.registry import RuleRegistry
+from sendpro.x12.claim_837p import Claim837P
+from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
+from sendpro.x12.scan import claims_at_segments, tally_837
+from sendpro.x12.writer import ClaimWriter, PacdrSettings, PacdrWriter
+
+#: The 837 claim writer of each claim type.
+CLAIM_WRITERS: dict[str, type[ClaimWriter]] = {"P": Claim837P}
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_ERROR = 2
+
+
+def sendpro_version() -> str:
+    """Return the installed sendpro version."""
+    try:
+        return importlib.metadata.version("sendpro")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def _read_first_line(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.strip():
+                return line.lstrip(b"\xef\xbb\xbf").rstrip(b"\r\n")
+    return b""
+
+
+def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layout:
+    """Choose the layout of ``path`` from its first line, when exactly one layout fits.
+
+    A delimited layout fits when the header row holds every column the layout
+    requires for all its claim types; a fixed-width layout fits when the first
+    record carries its header (or claim) record type.
+
+    Raises:
+        UsageError: no layout fits, or several do.
+    """
+    first = _read_first_line(path).decode("utf-8", errors="replace")
+    if not first:
+        raise UsageError(f"{path}: the file is empty; nothing to choose a layout from")
+    fits: list[Layout] = []
+    near: list[tuple[int, str, list[str]]] = []
+    for name, lpath in sorted((candidates or bundled_layouts()).items()):
+        lay = load_layout(lpath)
+        if lay.format.value == "delimited":
+            if not lay.header:
+                continue
+            names = {n.strip() for n in first.split(lay.delimiter)}
+            universal = [s.column or s.field for s in lay.fields if _required_everywhere(lay, s.field)]
+            missing = [c for c in universal if c not in names]
+            if not missing:
+                fits.append(lay)
+            else:
+                near.append((len(missing), name, missing))
+        else:
+            rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
+            if rt in {r.type for r in lay.records if r.role.value in ("header", "claim")}:
+                fits.append(lay)
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        hint = ""
+        if near:
+            n, name, missing = min(near)
+            hint = f"; closest is {name}, which needs column(s) {', '.join(missing[:5])}"
+        raise UsageError(f"{path}: the header row matches no known layout{hint}; pass --layout NAME or PATH")
+    names = ", ".join(lay.name for lay in fits)
+    raise UsageError(f"{path}: the header row fits several layouts ({names}); pass --layout to choose one")
+
+
+def _required_everywhere(layout: Layout, field_name: str) -> bool:
+    fd = FIELDS_BY_NAME.get(field_name)
+    return fd is not None and all(fd.usage_for(ct) is Usage.REQUIRED for ct in layout.claim_types)
+
+
+@dataclass
+class _TypeOutput:
+    """The 837 writer of one claim type, opened at its first accepted claim."""
+
+    key: str
+    writer: PacdrWriter
+
+
+class _Run:
+    """State of one convert run (kept off module level: no global state)."""
+
+    def __init__(self, inputs: Sequence[Path], out_dir: Path, config: RunConfig) -> None:
+        self.inputs = list(inputs)
+        self.out_dir = out_dir
+        self.config = config
+        self.started = time.monotonic()
+        self.now = config.clock()
+        self.report = RunReport(sendpro_version(), self.now.isoformat(timespec="seconds"))
+        self.report.issues = IssueCounter(config.max_issues)
+        self.control: ControlNumbers = config.control_numbers or ClockControlNumbers(config.clock)
+        self.totals_in: dict[str, Totals] = {}
+        self.accepted_rows: dict[str, int] = {}
+        self.x12: dict[str, _TypeOutput] = {}
+        self.rejects: dict[str, RejectsWriter] = {}
+        self.rejected_claims = 0
+
+    # -- setup ---------------------------------------------------------------------------
+    def resolve_layout(self) -> Layout:
+        if self.config.layout:
+            return load_layout(self.config.layout)
+        chosen = [detect_layout(p) for p in self.inputs]
+        names = {lay.name for lay in chosen}
+        if len(names) > 1:
+            detail = ", ".join(f"{p.name}: {lay.name}" for p, lay in zip(self.inputs, chosen, strict=True))
+            raise UsageError(f"the inputs use different layouts ({detail}); convert them in separate runs")
+        return chosen[0]
+
+    # -- main ------------------------------------------------------------------------------
+    def run(self) -> RunReport:
+        cfg = self.config
+        for p in self.inputs:
+            if not p.is_file():
+                raise UsageError(f"{p}: no such input file")
+        layout = self.resolve_layout()
+        profile = load_profile(cfg.profile)
+        settings = profile.pacdr_settings(cfg.usage)
+        registry = RuleRegistry()
+        rules = registry.select(cfg.select, cfg.ignore, cfg.severities)
+        engine = ValidationEngine(rules, forbidden=settings.envelope.delimiters.chars + "|")
+        self.report.layout = layout.name
+        self.report.profile = profile.name
+        self.report.usage = settings.envelope.usage
+        readers = [
+            FlatFileReader(p, layout, encoding=cfg.encoding, chunk_lines=cfg.chunk_lines,
+                           display_name=str(p), temp_dir=cfg.temp_dir)
+            for p in self.inputs
+        ]
+        outputs: OutputSet | None = None
+        try:
+            # Pass 1 over every input before anything is written: an unusable
+            # file stops the run with no output at all.
+            for reader in readers:
+                scan = reader.scan()
+                self.report.inputs.append(InputSummary(reader.name, layout.name, scan.data_rows, scan.claims,
+                                                       scan.split_claims, dict(scan.claim_types)))
+            outputs = OutputSet(self.out_dir)
+            jsonl = JsonlFormatter(outputs.open("errors.jsonl"), cfg.include_values)
+            csvf = CsvFormatter(outputs.open("errors.csv"), cfg.include_values)
+            jsonl.start()
+            csvf.start()
+            self._sinks = (jsonl, csvf)
+            rows_done = 0
+            rows_total = sum(i.rows for i in self.report.inputs)
+            for reader in readers:
+                header = reader.header_text()
+                trailer = reader.scan().trailer_record
+                sums = trailer_amount_fields(layout)
+                for item in engine.run(reader, {"writable_types": frozenset(CLAIM_WRITERS)}):
+                    if isinstance(item, Issue):
+                        self.emit(item)
+                        continue
+                    self.route(item, outputs, settings, layout, header, trailer, sums)
+                    rows_done += item.raw_line_count
+                    if cfg.progress is not None:
+                        cfg.progress(rows_done, rows_total)
+            self.finish(outputs, settings, layout, profile.file_name)
+            outputs.commit()
+            return self.report
+        except BaseException:
+            if outputs is not None:
+                outputs.abort()
+            raise
+        finally:
+            for reader in readers:
+                reader.close()
+
+    def emit(self, issue: Issue) -> None:
+        if self.report.issues.count(issue):
+            for sink in self._sinks:
+                sink.handle(issue)
+
+    def route(self, result: ClaimResult, outputs: OutputSet, settings: PacdrSettings, layout: Layout,
+              header: str | None, trailer: str | None, sums: tuple[str, ...]) -> None:
+        enc = result.encounter
+        bucket = claim_type_bucket(enc.claim_type)
+        self.totals_in.setdefault(bucket, Totals()).add(_encounter_totals(enc, result.raw_line_count))
+        for issue in result.issues:
+            self.emit(issue)
+        if result.rejected:
+            self.rejected_claims += 1
+            writer = self.rejects.get(bucket)
+            if writer is None:
+                name = f"rejects_{bucket if bucket != '?' else 'unknown'}.txt"
+                writer = RejectsWriter(outputs.open(name, encoding=layout.encoding), layout, header, trailer)
+                self.rejects[bucket] = writer
+            amounts = {name: getattr(enc.header, name) for name in sums}
+            writer.write(result.raw, amounts)
+            return
+        out = self.x12.get(bucket)
+        if out is None:
+            key = f"837{bucket}"
+            handle = outputs.open(key, encoding="ascii")
+            out = _TypeOutput(key, PacdrWriter(handle, CLAIM_WRITERS[bucket], settings, self.control,
+                                               self.config.clock))
+            self.x12[bucket] = out
+        out.writer.write(enc)
+        self.accepted_rows[bucket] = self.accepted_rows.get(bucket, 0) + result.raw_line_count
+
+    def finish(self, outputs: OutputSet, settings: PacdrSettings, layout: Layout,
+               file_name: Callable[[str, dt.date, int], str]) -> None:
+        cfg = self.config
+        report = self.report
+        # Close writers and name the 837 files (the name may hold the ISA13).
+        x12_files: dict[str, Path] = {}
+        for bucket, out in sorted(self.x12.items()):
+            summary = out.writer.close()
+            outputs.rename(out.key, file_name(out.key, self.now.date(), summary.interchange_control))
+            x12_files[bucket] = outputs.close(out.key)
+        for rej in self.rejects.values():
+            rej.close()
+        reject_keys = {b: f"rejects_{b if b != '?' else 'unknown'}.txt" for b in self.rejects}
+        # Validate every 837 with pyx12.
+        px: list[Issue] = []
+        if cfg.validate_output and x12_files:
+            maps = project_map_dir(cfg.map_cache)
+            for bucket, path in x12_files.items():
+                px.extend(self._pyx12(path, outputs.final_name(self.x12[bucket].key), maps))
+            report.output_validation = "failed" if px else "passed"
+        elif not cfg.validate_output:
+            report.output_validation = "skipped"
+        for issue in px:
+            self.emit(issue)
+        # Reconcile from the files on disk.
+        for bucket in sorted(set(self.totals_in) | set(x12_files) | set(reject_keys)):
+            rec = Reconciliation(input=self.totals_in.get(bucket, Totals()))
+            if bucket in x12_files:
+                t = tally_837(x12_files[bucket])
+                rec.accepted = Totals(self.accepted_rows.get(bucket, 0), t.claims, t.lines, t.charge, t.paid,
+                                      t.line_charge, t.line_paid)
+                key = self.x12[bucket].key
+                digest, size = outputs.sha256(key)
+                ws = self.x12[bucket].writer.summary
+                report.outputs.append(OutputFile(
+                    outputs.final_name(key), "837", bucket, t.claims, t.lines, 0, t.segments, t.transactions,
+                    ws.interchange_control, ws.group_control, ws.version, digest, size))
+            if bucket in reject_keys:
+                key = reject_keys[bucket]
+                path = outputs.close(key)
+                found = tally_file(path, layout, encoding=cfg.encoding, temp_dir=cfg.temp_dir)
+                side = Totals()
+                for t2 in found.values():
+                    side.add(t2)
+                rec.rejected = side
+                digest, size = outputs.sha256(key)
+                report.outputs.append(OutputFile(key, "rejects", bucket, side.claims, side.lines, side.rows,
+                                                 sha256=digest, bytes=size))
+            report.reconciliation[bucket] = rec
+        overall = report.overall
+        scanned_rows = sum(i.rows for i in report.inputs)
+        scanned_claims = sum(i.claims for i in report.inputs)
+        problems = [f"{b}: {r.differences()}" for b, r in report.reconciliation.items() if not r.balanced]
+        if overall.input.rows != scanned_rows or overall.input.claims != scanned_claims:
+            problems.append(f"read {overall.input.rows} rows / {overall.input.claims} claims, "
+                            f"but the first pass counted {scanned_rows} / {scanned_claims}")
+        for sink in self._sinks:
+            sink.stop(report)
+        for key in ("errors.jsonl", "errors.csv"):
+            outputs.close(key)
+            digest, size = outputs.sha256(key)
+            report.outputs.append(OutputFile(key, "errors", sha256=digest, bytes=size))
+        exit_code = EXIT_REJECTED if self.rejected_claims else EXIT_OK
+        failure: SendproError | None = None
+        if problems:
+            failure = ReconciliationError("counts or totals do not reconcile (a sendpro bug; nothing was "
+                                          "published): " + "; ".join(problems))
+        elif px:
+            failure = OutputValidationError(
+                f"pyx12 found {len(px)} problem(s) in the 837 output (a sendpro bug); the 837 file(s) were not "
+                f"published; see errors.jsonl (codes PX...)")
+        if failure is not None:
+            for out in self.x12.values():
+                outputs.discard(out.key)
+            report.outputs = [o for o in report.outputs if o.kind != "837"]
+            report.status = "failed"
+            report.message = str(failure)
+            exit_code = EXIT_ERROR
+        else:
+            report.status = "complete"
+        report.exit_code = exit_code
+        report.finished_at = cfg.clock().isoformat(timespec="seconds")
+        report.elapsed_s = time.monotonic() - self.started
+        report.outputs.append(OutputFile(REPORT_NAME, "report"))
+        with outputs.open(REPORT_NAME) as handle:
+            json.dump(report.to_dict(), handle, indent=2)
+            handle.write("\n")
+        if failure is not None:
+            if isinstance(failure, ReconciliationError):
+                raise failure
+            outputs.commit()
+            raise failure
+
+    def _pyx12(self, path: Path, name: str, maps: Path) -> list[Issue]:
+        return _with_claim_ids(path, validate_x12(path, maps, name))
+
+
+def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
+    """Name the claim (CLM01) each pyx12 finding sits in, so an analyst can find it."""
+    if not issues:
+        return issues
+    claims = claims_at_segments(path, [i.location.record_no for i in issues if i.location.record_no])
+    out = []
+    for i in issues:
+        claim = claims.get(i.location.record_no or -1)
+        if claim is not None:
+            i = dataclasses.replace(i, location=dataclasses.replace(i.location, claim_id=claim))
+        out.append(i)
+    return out
+
+
+def _encounter_totals(enc: Encounter, rows: int) -> Totals:
+    lines = enc.lines
+    return Totals(
+        rows=rows,
+        claims=1,
+        lines=len(lines),
+        charge=enc.header.total_charge or 0,
+        paid=enc.header.total_paid or 0,
+        line_charge=sum(ln.charge or 0 for ln in lines),
+        line_paid=sum(ln.paid or 0 for ln in lines),
+    )
+
+
+def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | None = None) -> RunReport:
+    """Convert flat-file extracts into 837 PACDR files in ``out_dir`` (see the module docstring).
+
+    Returns the run report; ``report.exit_code`` is 0 when every claim was
+    accepted and 1 when some were rejected.
+
+    Raises:
+        SendproError: a usage, layout, profile or input-file problem (nothing is
+            written), or a failed self-check (reconciliation, pyx12 validation).
+    """
+    return _Run(inputs, out_dir, config or RunConfig()).run()
+
+
+def validate_file(path: Path, map_cache: Path | None = None) -> list[Issue]:
+    """Validate an X12 file with pyx12 against sendpro's maps; return the issues (empty: valid)."""
+    return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path)))

@@ -1,0 +1,313 @@
+"""The ``sendpro`` command line (click).
+
+This module only maps options onto a :class:`RunConfig`, calls :mod:`sendpro.api`,
+prints what happened and returns an exit code: 0 every claim accepted, 1 some
+claims rejected (the rest still written), 2 a usage or program error, or an
+unusable input file (then no output file is left).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sendpro import api
+from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
+from sendpro.errors import SendproError
+from sendpro.flatfile.layout import bundled_layouts, load_layout
+from sendpro.report.issue import Issue, Severity
+from sendpro.report.report import RunReport, money
+from sendpro.x12.envelope import SequentialControlNumbers
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
+
+
+def _split_codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(v.strip().upper() for v in value.split(",") if v.strip())
+
+
+def common_options(func: F) -> F:
+    """Options every command that reads maps shares."""
+    func = click.option("--map-cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Directory for sendpro's derived pyx12 maps (default: the user cache).")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(api.sendpro_version(), prog_name="sendpro")
+def cli() -> None:
+    """Turn MCE encounter extracts into MassHealth SENDPro 837 PACDR files, and say what is wrong first."""
+
+
+# -- convert --------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the 837 files, rejects, errors and report.json.")
+@click.option("--layout", default=None, help="Layout name (see `sendpro layouts`) or path; default: from the header row.")
+@click.option("--profile", default="masshealth-sendpro", show_default=True, help="Submission profile name or path.")
+@click.option("--usage", type=click.Choice(["T", "P"], case_sensitive=False), default=None,
+              help="ISA15: T test or P production (default: the profile's).")
+@click.option("--no-validate-output", is_flag=True, help="Skip pyx12 validation of the 837 output (faster).")
+@click.option("--include-values", is_flag=True,
+              help="Put raw values and unmasked member ids into errors.jsonl/csv (PHI: handle with care).")
+@click.option("--encoding", default=None, help="Override the layout's character encoding (e.g. cp1252).")
+@click.option("--select", default=None, help="Run only rules whose codes start with these prefixes (comma-separated).")
+@click.option("--ignore", default=None, help="Skip rules whose codes start with these prefixes (comma-separated).")
+@click.option("--max-issues", type=click.IntRange(min=0), default=DEFAULT_MAX_ISSUES, show_default=True,
+              help="Issues written to errors.jsonl/csv (0 = all); every issue is still counted.")
+@click.option("--control-number", type=click.IntRange(1, 999_999_999), default=None,
+              help="First ISA13/GS06 control number (default: derived from the clock).")
+@click.option("--batch-lines", type=click.IntRange(min=100), default=20_000, show_default=True,
+              help="Input lines parsed per batch (bounds memory).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@common_options
+def convert(inputs: tuple[Path, ...], out_dir: Path, layout: str | None, profile: str, usage: str | None,
+            no_validate_output: bool, include_values: bool, encoding: str | None, select: str | None,
+            ignore: str | None, max_issues: int, control_number: int | None, batch_lines: int, quiet: bool,
+            map_cache: Path | None) -> None:
+    """Convert INPUT extract(s) into 837 PACDR files, rejects and reports in --out."""
+    progress = _Progress() if sys.stderr.isatty() and not quiet else None
+    config = RunConfig(
+        layout=layout,
+        profile=profile,
+        usage=usage.upper() if usage else None,
+        validate_output=not no_validate_output,
+        include_values=include_values,
+        max_issues=max_issues,
+        chunk_lines=batch_lines,
+        encoding=encoding,
+        select=_split_codes(select),
+        ignore=_split_codes(ignore),
+        control_numbers=SequentialControlNumbers(control_number) if control_number else None,
+        map_cache=map_cache,
+        progress=progress,
+    )
+    try:
+        report = api.convert_files(list(inputs), out_dir, config)
+    finally:
+        if progress is not None:
+            progress.close()
+    if not quiet:
+        click.echo(render_summary(report, out_dir))
+    sys.exit(report.exit_code or EXIT_OK)
+
+
+class _Progress:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total < 50_000:
+                return  # short runs finish before a bar helps
+            self._bar = click.progressbar(length=total, label="converting", file=sys.stderr,
+                                          show_pos=True, show_percent=True)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def render_summary(report: RunReport, out_dir: Path) -> str:
+    """Return the human summary of a convert run."""
+    lines = [f"sendpro {report.sendpro_version}: layout {report.layout}, profile {report.profile} "
+             f"(usage {report.usage})"]
+    for i in report.inputs:
+        split = f", {i.split_claims} split claim(s) regrouped" if i.split_claims else ""
+        lines.append(f"  read {i.file}: {i.rows} rows, {i.claims} claims{split}")
+    lines.append("")
+    lines.append(f"  {'':<10}{'claims':>9}{'lines':>9}{'rows':>9}{'total charge':>16}{'total paid':>16}")
+    overall = report.overall
+    for side in ("input", "accepted", "rejected"):
+        t = getattr(overall, side)
+        lines.append(f"  {side:<10}{t.claims:>9}{t.lines:>9}{t.rows:>9}{money(t.charge):>16}{money(t.paid):>16}")
+    verdict = "yes, to the cent" if report.balanced else "NO"
+    lines.append(f"  reconciled (input = accepted + rejected): {verdict}")
+    lines.append("")
+    for o in report.outputs:
+        where = out_dir / o.name
+        if o.kind == "837":
+            lines.append(f"  {where}: {o.claims} claims, {o.transactions} transaction set(s), {o.segments} "
+                         f"segments, ISA13 {o.interchange_control:09d} (pyx12: {report.output_validation})"
+                         if o.interchange_control is not None else f"  {where}")
+        elif o.kind == "rejects":
+            lines.append(f"  {where}: {o.claims} rejected claim(s) in the input layout; fix and run again")
+        elif o.kind == "errors" and o.name.endswith(".jsonl"):
+            c = report.issues
+            lines.append(f"  {out_dir / 'errors.jsonl'} (and errors.csv): {c.total} issue(s): "
+                         f"{c.by_severity.get('error', 0)} error(s), {c.by_severity.get('warning', 0)} warning(s)"
+                         + (f"; first {c.written} written" if c.truncated else ""))
+    lines.append(f"  {out_dir / 'report.json'}")
+    if report.issues.by_code:
+        lines.append("")
+        lines.append("  issues by rule:")
+        for code, n in report.issues.by_code.most_common(10):
+            lines.append(f"    {code}  {n:>7}  {_rule_summary(code)}")
+    lines.append("")
+    if report.exit_code == EXIT_REJECTED:
+        lines.append(f"exit 1: {overall.rejected.claims} claim(s) rejected; the accepted claims were written")
+    else:
+        lines.append("exit 0: every claim accepted")
+    return "\n".join(lines)
+
+
+def _rule_summary(code: str) -> str:
+    from sendpro.validate.catalog import describe_code
+
+    return describe_code(code)
+
+
+# -- validate -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("x12_file", type=click.Path(path_type=Path))
+@click.option("--include-values", is_flag=True, help="Show the offending values (PHI: handle with care).")
+@common_options
+def validate(x12_file: Path, include_values: bool, map_cache: Path | None) -> None:
+    """Validate an X12 837 file with pyx12 and sendpro's PACDR maps; print issues, write nothing."""
+    if not x12_file.is_file():
+        raise SendproError(f"{x12_file}: no such file")
+    issues = api.validate_file(x12_file, map_cache)
+    for issue in issues:
+        click.echo(format_issue(issue, include_values))
+    if issues:
+        click.echo(f"{x12_file}: {len(issues)} problem(s)")
+        sys.exit(EXIT_REJECTED)
+    click.echo(f"{x12_file}: valid")
+
+
+def format_issue(issue: Issue, include_values: bool = False) -> str:
+    """Return one readable line for an issue."""
+    loc = issue.location
+    where = [str(loc.file or "")]
+    if loc.record_no:
+        where.append(f"line {loc.record_no}")
+    if loc.claim_id:
+        where.append(f"claim {loc.claim_id}")
+    if loc.x12_path:
+        where.append(loc.x12_path)
+    text = f"{': '.join(where)}: {issue.code} {issue.severity.value}: {issue.message}"
+    if include_values and issue.value is not None:
+        text += f" [value: {issue.value}]"
+    return text
+
+
+# -- layouts --------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("name", required=False)
+def layouts(name: str | None) -> None:
+    """List the bundled layouts, or show the fields of one layout (NAME or path)."""
+    if name:
+        lay = load_layout(name)
+        click.echo(f"{lay.name}: {lay.title}")
+        click.echo(f"  format {lay.format.value}, encoding {lay.encoding}, claim types {', '.join(lay.claim_types)}"
+                   + (f", delimiter {lay.delimiter!r}" if lay.format.value == "delimited" else ""))
+        if lay.format.value == "delimited":
+            for spec in lay.fields:
+                col = spec.column if spec.column != spec.field else ""
+                click.echo(f"    {spec.field:<28} {col}")
+        else:
+            for rec in lay.records:
+                click.echo(f"  record {rec.type} ({rec.role.value})" + (f", length {rec.length}" if rec.length else ""))
+                for spec in rec.fields:
+                    pic = spec.picture.text if spec.picture else ""
+                    extra = f"  check {spec.check}" if spec.check else ""
+                    click.echo(f"    {spec.start:>4}-{spec.end:<4} {spec.field:<28} {pic}{extra}")
+        return
+    for lname, path in bundled_layouts().items():
+        lay = load_layout(path)
+        click.echo(f"{lname:<18} {lay.format.value:<12} {','.join(lay.claim_types):<6} {lay.title}")
+
+
+# -- rules --------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--verbose", "-v", is_flag=True, help="Show each rule's full documentation with examples.")
+@click.option("--select", default=None, help="Only codes starting with these prefixes (comma-separated).")
+def rules(verbose: bool, select: str | None) -> None:
+    """List every rule code with its severity and description."""
+    from sendpro.validate.catalog import catalog
+
+    prefixes = _split_codes(select)
+    for entry in catalog():
+        if prefixes and not any(entry.code.startswith(p) for p in prefixes):
+            continue
+        click.echo(f"{entry.code}  {entry.severity:<8} {entry.name:<34} {entry.summary}")
+        if verbose and entry.doc:
+            for line in entry.doc.splitlines():
+                click.echo(f"        {line}")
+            click.echo("")
+
+
+# -- sample --------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--claims", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--types", default="P", show_default=True, help="Claim types, e.g. P or P,I,D.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--defects", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of claims that get one seeded defect.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def sample(claims: int, types: str, seed: int, defects: float, out_file: Path) -> None:
+    """Write synthetic mce-v1 encounters (never real members, providers or claims)."""
+    from sendpro.sample import write_sample
+
+    chosen = tuple(t.strip().upper() for t in types.split(",") if t.strip())
+    if not chosen or any(t not in ("P", "I", "D") for t in chosen):
+        raise click.BadParameter("types must be a comma-separated list of P, I and D", param_hint="--types")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    temp = out_file.with_name(f".{out_file.name}.tmp")
+    with temp.open("w", encoding="utf-8", newline="\n") as handle:
+        summary = write_sample(handle, claims, types=chosen, seed=seed, defect_rate=defects)
+    os.replace(temp, out_file)
+    click.echo(f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
+               err=True)
+
+
+# -- entry point ------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (errors are one readable line, never a traceback)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="sendpro", standalone_mode=False)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("sendpro: interrupted; nothing was published", err=True)
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except SendproError as exc:
+        click.echo(f"sendpro: error: {exc}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("sendpro: interrupted; nothing was published", err=True)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: one readable line, the traceback only on request
+        if os.environ.get("SENDPRO_DEBUG"):
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"sendpro: internal error: {type(exc).__name__}: {first} "
+                   "(set SENDPRO_DEBUG=1 for a traceback)", err=True)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Run configuration: one frozen object holding every choice of a run.
+
+The clock and the control-number source live here too, so nothing in sendpro
+reads the time or invents a control number on its own; tests inject fixed ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from sendpro.report.issue import Severity
+from sendpro.x12.envelope import Clock, ControlNumbers
+
+#: Default number of issues written per run (all are still counted).
+DEFAULT_MAX_ISSUES = 10_000
+
+
+def system_clock() -> dt.datetime:
+    """Return the local time (the default clock)."""
+    return dt.datetime.now().astimezone()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one ``convert`` run.
+
+    Attributes:
+        layout: layout name or path; None chooses it from the header row.
+        profile: submission profile name or path.
+        usage: ISA15 ``T`` or ``P``; None takes the profile's.
+        validate_output: run pyx12 over every 837 written.
+        include_values: write raw values and unmasked member ids into error reports.
+        max_issues: issues written to errors.jsonl/csv (0 = all); all are counted.
+        chunk_lines: physical lines parsed per batch (bounds memory).
+        encoding: overrides the layout's character encoding.
+        select / ignore: rule code prefixes to run or skip.
+        severities: severity overrides by rule code.
+        clock: the time source for envelopes and the report.
+        control_numbers: ISA13/GS06 source; None derives them from the clock.
+        map_cache: where derived pyx12 maps are cached (None: the user cache).
+        temp_dir: where the on-disk claim index lives (None: the system default).
+        progress: called with (rows processed so far, rows in all inputs).
+    """
+
+    layout: str | None = None
+    profile: str = "masshealth-sendpro"
+    usage: str | None = None
+    validate_output: bool = True
+    include_values: bool = False
+    max_issues: int = DEFAULT_MAX_ISSUES
+    chunk_lines: int = 20_000
+    encoding: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
+    clock: Clock = system_clock
+    control_numbers: ControlNumbers | None = None
+    map_cache: Path | None = None
+    temp_dir: Path | None = None
+    progress: Callable[[int, int], None] | None = None

@@ -1,0 +1,449 @@
+"""Layouts: declarative descriptions of how an extract encodes encounters.
+
+A layout is a TOML file (``schemas/layouts/*.toml`` or any path) that says how a
+file is encoded (delimited or fixed-width, encoding, header, records) and maps
+each column or position onto a model field of :mod:`sendpro.model.fields`. It is
+validated on load; every problem names the layout and the offending entry.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sendpro.errors import LayoutError
+from sendpro.flatfile.picture import Picture, parse_picture
+from sendpro.model.fields import (
+    CLAIM_TYPE_NAMES,
+    CLAIM_TYPES,
+    FIELDS_BY_NAME,
+    Kind,
+    Level,
+    required_fields,
+)
+from sendpro.resources import schemas_dir
+
+#: Date patterns a layout may declare, as strptime formats.
+DATE_FORMATS: Mapping[str, str] = {
+    "CCYYMMDD": "%Y%m%d",
+    "CCYY-MM-DD": "%Y-%m-%d",
+    "MM/DD/CCYY": "%m/%d/%Y",
+    "MMDDCCYY": "%m%d%Y",
+}
+
+
+class Format(StrEnum):
+    """How records are encoded."""
+
+    DELIMITED = "delimited"
+    FIXED_WIDTH = "fixed-width"
+
+
+class Role(StrEnum):
+    """What a record type holds in a fixed-width layout."""
+
+    HEADER = "header"
+    CLAIM = "claim"
+    LINE = "line"
+    TRAILER = "trailer"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """Where one value sits and how it is encoded.
+
+    ``field`` is a model field name, or for header/trailer records a free
+    ``name`` that is not a model field (``model`` is then False).
+    """
+
+    field: str
+    model: bool = True
+    column: str | None = None
+    position: int | None = None
+    start: int | None = None
+    length: int | None = None
+    picture: Picture | None = None
+    date_format: str | None = None
+    check: str | None = None
+
+    @property
+    def end(self) -> int:
+        """Return the 1-based last position of a fixed-width field."""
+        assert self.start is not None and self.length is not None
+        return self.start + self.length - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """One record type of a fixed-width layout."""
+
+    type: str
+    role: Role
+    fields: tuple[FieldSpec, ...]
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A validated layout.
+
+    Delimited layouts use :attr:`fields`; fixed-width layouts use :attr:`records`.
+    """
+
+    name: str
+    title: str
+    format: Format
+    encoding: str
+    claim_types: tuple[str, ...]
+    source: Path
+    date_format: str = "CCYYMMDD"
+    delimiter: str = "|"
+    quote: str | None = None
+    header: bool = True
+    fields: tuple[FieldSpec, ...] = ()
+    record_type_start: int = 1
+    record_type_length: int = 2
+    records: tuple[RecordSpec, ...] = ()
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_fields(self) -> tuple[str, ...]:
+        """Return every model field the layout maps."""
+        specs: Iterator[FieldSpec]
+        if self.format is Format.DELIMITED:
+            specs = iter(self.fields)
+        else:
+            specs = (f for r in self.records for f in r.fields)
+        return tuple(f.field for f in specs if f.model)
+
+    def record(self, role: Role) -> RecordSpec | None:
+        """Return the record spec with ``role`` (fixed-width layouts)."""
+        for r in self.records:
+            if r.role is role:
+                return r
+        return None
+
+    def column_for(self, model_field: str) -> str:
+        """Return the input name of a model field (column name, or the field itself)."""
+        for f in self.fields:
+            if f.field == model_field and f.column:
+                return f.column
+        return model_field
+
+
+def bundled_layouts() -> dict[str, Path]:
+    """Return the layouts shipped in ``schemas/layouts``, by name."""
+    found: dict[str, Path] = {}
+    for path in sorted((schemas_dir() / "layouts").glob("*.toml")):
+        found[path.stem] = path
+    return found
+
+
+def load_layout(name_or_path: str | Path) -> Layout:
+    """Load a layout by bundled name (``mce-v1``) or by path, and validate it.
+
+    Raises:
+        LayoutError: the layout cannot be found, read or is inconsistent.
+    """
+    text = str(name_or_path)
+    path = Path(text)
+    if not path.suffix and not path.exists():
+        bundled = bundled_layouts()
+        if text not in bundled:
+            hint = difflib.get_close_matches(text, list(bundled), n=1)
+            more = f" (did you mean {hint[0]!r}?)" if hint else ""
+            names = ", ".join(bundled) or "none"
+            raise LayoutError(f"layout {text!r} is not a bundled layout{more}; bundled: {names}")
+        path = bundled[text]
+    if not path.is_file():
+        raise LayoutError(f"layout file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayoutError(f"layout file {path} cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise LayoutError(f"layout file {path} is not valid TOML: {exc}") from exc
+    return _LayoutBuilder(path, data).build()
+
+
+class _LayoutBuilder:
+    """Turns parsed TOML into a :class:`Layout`, collecting precise errors."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+        meta = data.get("layout")
+        if not isinstance(meta, dict):
+            raise LayoutError(f"layout file {path}: missing the [layout] table")
+        self.meta: dict[str, Any] = meta
+        self.name = str(meta.get("name") or path.stem)
+
+    def fail(self, message: str) -> LayoutError:
+        return LayoutError(f"layout {self.name} ({self.path}): {message}")
+
+    def _str(self, key: str, default: str | None = None) -> str:
+        value = self.meta.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(f"[layout].{key} must be a string")
+        return value
+
+    def build(self) -> Layout:
+        known = {"name", "title", "format", "encoding", "claim_types", "date_format", "delimiter",
+                 "quote", "header", "columns", "record_type", "description"}
+        unknown = sorted(set(self.meta) - known)
+        if unknown:
+            raise self.fail(f"unknown [layout] key(s): {', '.join(unknown)}")
+        try:
+            fmt = Format(self._str("format", "delimited"))
+        except ValueError:
+            raise self.fail(f"format {self.meta.get('format')!r} is not 'delimited' or 'fixed-width'") from None
+        encoding = self._str("encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise self.fail(f"encoding {encoding!r} is not a known text encoding") from None
+        claim_types = self.meta.get("claim_types", list(CLAIM_TYPES))
+        if not isinstance(claim_types, list) or not claim_types:
+            raise self.fail("claim_types must be a non-empty list such as [\"P\", \"I\", \"D\"]")
+        for ct in claim_types:
+            if ct not in CLAIM_TYPES:
+                raise self.fail(f"claim type {ct!r} is not one of {', '.join(CLAIM_TYPES)}")
+        date_format = self._str("date_format", "CCYYMMDD")
+        if date_format not in DATE_FORMATS:
+            raise self.fail(f"date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
+        common: dict[str, Any] = dict(
+            name=self.name,
+            title=self._str("title", self.name),
+            format=fmt,
+            encoding=encoding,
+            claim_types=tuple(claim_types),
+            source=self.path,
+            date_format=date_format,
+            description=self._str("description", ""),
+        )
+        if fmt is Format.DELIMITED:
+            layout = self._delimited(common)
+        else:
+            layout = self._fixed_width(common)
+        self._check_required(layout)
+        return layout
+
+    # -- delimited -------------------------------------------------------------------
+    def _delimited(self, common: dict[str, Any]) -> Layout:
+        delimiter = self._str("delimiter", "|")
+        if len(delimiter) != 1 or delimiter in "\r\n":
+            raise self.fail(f"delimiter {delimiter!r} must be exactly one character (not a line break)")
+        quote = self._str("quote", "") or None
+        if quote is not None and (len(quote) != 1 or quote == delimiter):
+            raise self.fail(f"quote {quote!r} must be one character different from the delimiter")
+        header = self.meta.get("header", True)
+        if not isinstance(header, bool):
+            raise self.fail("header must be true or false")
+        specs: list[FieldSpec] = []
+        columns = self.meta.get("columns", [])
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise self.fail("columns must be a list of column names")
+        for i, col in enumerate(columns):
+            specs.append(self._field_spec({"field": col, "column": col}, f"columns[{i}]", position=i))
+        for i, raw in enumerate(self.data.get("field", [])):
+            if not isinstance(raw, dict):
+                raise self.fail(f"[[field]] #{i + 1} must be a table")
+            where = f"[[field]] #{i + 1} ({raw.get('column', raw.get('field', '?'))})"
+            specs.append(self._field_spec(raw, where))
+        if not specs:
+            raise self.fail("a delimited layout needs columns = [...] or [[field]] entries")
+        self._no_duplicates(specs, "the layout")
+        if not header:
+            for s in specs:
+                if s.position is None:
+                    raise self.fail(f"field {s.field}: a layout without a header row needs a position")
+        return Layout(**common, delimiter=delimiter, quote=quote, header=header, fields=tuple(specs))
+
+    # -- fixed-width -----------------------------------------------------------------
+    def _fixed_width(self, common: dict[str, Any]) -> Layout:
+        rt = self.meta.get("record_type")
+        if not isinstance(rt, dict) or "start" not in rt or "length" not in rt:
+            raise self.fail("a fixed-width layout needs record_type = { start = 1, length = 2 }")
+        rt_start, rt_len = int(rt["start"]), int(rt["length"])
+        if rt_start < 1 or rt_len < 1:
+            raise self.fail("record_type start and length must be positive")
+        records: list[RecordSpec] = []
+        raw_records = self.data.get("record", [])
+        if not isinstance(raw_records, list) or not raw_records:
+            raise self.fail("a fixed-width layout needs [[record]] entries")
+        for i, raw in enumerate(raw_records):
+            if not isinstance(raw, dict):
+                raise self.fail(f"[[record]] #{i + 1} must be a table")
+            records.append(self._record(raw, i, rt_start, rt_len))
+        roles = [r.role for r in records]
+        for role in (Role.CLAIM, Role.LINE):
+            if roles.count(role) != 1:
+                raise self.fail(f"a fixed-width layout needs exactly one {role.value} record (has {roles.count(role)})")
+        for role in (Role.HEADER, Role.TRAILER):
+            if roles.count(role) > 1:
+                raise self.fail(f"at most one {role.value} record is allowed")
+        types = [r.type for r in records]
+        dup = {t for t in types if types.count(t) > 1}
+        if dup:
+            raise self.fail(f"record type(s) declared twice: {', '.join(sorted(dup))}")
+        for r in records:
+            if len(r.type) != rt_len:
+                raise self.fail(f"record type {r.type!r} is not {rt_len} characters long")
+        all_specs = [f for r in records for f in r.fields if f.model]
+        self._no_duplicates(all_specs, "the records")
+        return Layout(**common, record_type_start=rt_start, record_type_length=rt_len, records=tuple(records))
+
+    def _record(self, raw: dict[str, Any], index: int, rt_start: int, rt_len: int) -> RecordSpec:
+        rtype = raw.get("type")
+        if not isinstance(rtype, str) or not rtype:
+            raise self.fail(f"[[record]] #{index + 1} needs a type such as \"CL\"")
+        try:
+            role = Role(raw.get("role", ""))
+        except ValueError:
+            raise self.fail(
+                f"record {rtype}: role {raw.get('role')!r} is not header, claim, line or trailer"
+            ) from None
+        length = raw.get("length")
+        specs: list[FieldSpec] = []
+        for j, fraw in enumerate(raw.get("fields", [])):
+            if not isinstance(fraw, dict):
+                raise self.fail(f"record {rtype} field #{j + 1} must be a table")
+            where = f"record {rtype} field {fraw.get('field', fraw.get('name', '#' + str(j + 1)))}"
+            spec = self._field_spec(fraw, where, fixed=True, role=role)
+            specs.append(spec)
+        # Overlap check, the record type included, sorted by start.
+        spans = [(rt_start, rt_start + rt_len - 1, "the record type")]
+        spans += [(s.start or 0, s.end, s.field) for s in specs]
+        spans.sort()
+        for (a_start, a_end, a_name), (b_start, b_end, b_name) in zip(spans, spans[1:], strict=False):
+            if b_start <= a_end:
+                raise self.fail(
+                    f"record {rtype}: {b_name} (positions {b_start}-{b_end}) overlaps "
+                    f"{a_name} (positions {a_start}-{a_end})"
+                )
+        if length is not None:
+            if not isinstance(length, int) or length < 1:
+                raise self.fail(f"record {rtype}: length must be a positive number")
+            last = max(end for _, end, _ in spans)
+            if last > length:
+                raise self.fail(f"record {rtype}: fields end at position {last}, beyond the record length {length}")
+        for s in specs:
+            if not s.model:
+                continue
+            level = FIELDS_BY_NAME[s.field].level
+            if role is Role.CLAIM and level is Level.LINE:
+                raise self.fail(f"record {rtype}: {s.field} is a line-level field; put it on the line record")
+            if role is Role.LINE and level is Level.CLAIM:
+                raise self.fail(f"record {rtype}: {s.field} is a claim-level field; put it on the claim record")
+        return RecordSpec(rtype, role, tuple(specs), length)
+
+    # -- shared ------------------------------------------------------------------------
+    def _field_spec(
+        self,
+        raw: dict[str, Any],
+        where: str,
+        *,
+        position: int | None = None,
+        fixed: bool = False,
+        role: Role | None = None,
+    ) -> FieldSpec:
+        known = {"field", "name", "column", "position", "start", "length", "picture", "sign", "date_format", "check"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise self.fail(f"{where}: unknown key(s) {', '.join(unknown)}")
+        model_name = raw.get("field")
+        meta_name = raw.get("name")
+        meta_roles = (Role.HEADER, Role.TRAILER)
+        if model_name is None and meta_name is None:
+            raise self.fail(f"{where}: needs field = \"<model field>\"")
+        if model_name is not None:
+            if model_name not in FIELDS_BY_NAME:
+                hint = difflib.get_close_matches(str(model_name), list(FIELDS_BY_NAME), n=1)
+                more = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise self.fail(f"{where}: {model_name!r} is not a model field{more}")
+            if role in meta_roles:
+                raise self.fail(f"{where}: {role.value if role else ''} records hold name = ..., not model fields")
+        elif role not in meta_roles:
+            raise self.fail(f"{where}: name = {meta_name!r} is only allowed on header and trailer records; "
+                            "claim and line records map model fields with field = ...")
+        name = str(model_name if model_name is not None else meta_name)
+        picture = None
+        if "picture" in raw:
+            picture = parse_picture(str(raw["picture"]), raw.get("sign"))
+        elif "sign" in raw:
+            raise self.fail(f"{where}: sign needs a signed picture such as S9(7)V99")
+        start = length = None
+        if fixed:
+            if "start" not in raw or "length" not in raw:
+                raise self.fail(f"{where}: a fixed-width field needs start and length")
+            start, length = int(raw["start"]), int(raw["length"])
+            if start < 1 or length < 1:
+                raise self.fail(f"{where}: start and length must be positive")
+            if picture is not None and picture.width != length:
+                raise self.fail(f"{where}: picture {picture.text} is {picture.width} characters "
+                                f"but length is {length}")
+        date_format = raw.get("date_format")
+        if date_format is not None and date_format not in DATE_FORMATS:
+            raise self.fail(f"{where}: date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
+        if model_name is not None and picture is not None:
+            kind = FIELDS_BY_NAME[name].kind
+            if picture.decimals and kind not in (Kind.AMOUNT, Kind.DECIMAL):
+                raise self.fail(f"{where}: picture {picture.text} has decimals but {name} is not an amount")
+        check = raw.get("check")
+        if check is not None:
+            if role is not Role.TRAILER:
+                raise self.fail(f"{where}: check is only allowed on trailer fields")
+            self._validate_check(str(check), where)
+        pos = raw.get("position", position)
+        return FieldSpec(
+            field=name,
+            model=model_name is not None,
+            column=raw.get("column", name if not fixed else None),
+            position=int(pos) if pos is not None else None,
+            start=start,
+            length=length,
+            picture=picture,
+            date_format=date_format,
+            check=str(check) if check is not None else None,
+        )
+
+    def _validate_check(self, check: str, where: str) -> None:
+        if check in ("count:records", "count:data", "count:claims"):
+            return
+        if check.startswith("sum:"):
+            target = check[4:]
+            fd = FIELDS_BY_NAME.get(target)
+            if fd is None or fd.kind is not Kind.AMOUNT:
+                raise self.fail(f"{where}: check {check!r} must sum an amount field, e.g. sum:total_charge")
+            return
+        raise self.fail(f"{where}: check {check!r} is not count:records, count:data, count:claims or sum:<field>")
+
+    def _no_duplicates(self, specs: Sequence[FieldSpec], where: str) -> None:
+        seen: dict[str, FieldSpec] = {}
+        for s in specs:
+            if s.field in seen:
+                raise self.fail(f"{s.field} is mapped twice in {where}")
+            seen[s.field] = s
+        columns = [s.column for s in specs if s.column]
+        dup = {c for c in columns if columns.count(c) > 1}
+        if dup:
+            raise self.fail(f"column name(s) used twice: {', '.join(sorted(dup))}")
+
+    def _check_required(self, layout: Layout) -> None:
+        mapped = set(layout.model_fields)
+        for ct in layout.claim_types:
+            for fd in required_fields(ct):
+                if fd.name not in mapped:
+                    raise self.fail(
+                        f"declares claim type {ct} but maps no column for {fd.name}, "
+                        f"which {CLAIM_TYPE_NAMES[ct]} claims require"
+                    )
+        if "mce_claim_id" not in mapped:
+            raise self.fail("maps no column for mce_claim_id, which groups rows into claims")

@@ -1,0 +1,688 @@
+"""Streaming reader: a flat file in, bounded batches of whole claims out.
+
+Reading takes two passes, both streaming:
+
+1. :meth:`FlatFileReader.scan` reads only the claim id (and claim type) of every
+   row. It counts rows, finds which claim types the file holds, checks fixed-width
+   header/trailer records, and records in an on-disk :class:`ClaimIndex` how many
+   separate runs of rows each claim id has. Any problem that makes the whole file
+   unusable is raised here, before a single output byte is written.
+2. :meth:`FlatFileReader.iter_batches` parses chunks of lines with polars into
+   canonical text columns (one per model field), holds back the last claim of a
+   chunk until its rows are complete, parks the runs of split claims in the index
+   until their last run arrives, and yields :class:`Batch` objects that hold only
+   whole claims.
+
+Memory is bounded by the chunk size and the largest single claim.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+
+from sendpro.flatfile.claimindex import ClaimIndex
+from sendpro.flatfile.layout import DATE_FORMATS, FieldSpec, Format, Layout, Role
+from sendpro.flatfile.picture import decode_expr
+from sendpro.flatfile.problems import (
+    EMPTY_FILE,
+    LAYOUT_MISMATCH,
+    MISSING_COLUMN,
+    NO_DATA_ROWS,
+    RECORD_ORDER,
+    TRAILER_COUNT,
+    TRAILER_TOTAL,
+)
+from sendpro.flatfile.source import LineChunk, iter_line_chunks
+from sendpro.model.fields import CLAIM_FIELDS, CLAIM_TYPE_NAMES, FIELDS_BY_NAME, Level, required_fields
+
+T = TypeVar("T")
+
+#: Default number of physical lines parsed at once.
+DEFAULT_CHUNK_LINES = 20_000
+
+# Kinds of physical records in the row-level frame.
+KIND_ROW = "row"  # a delimited data row (one service line)
+KIND_CLAIM = "claim"
+KIND_LINE = "line"
+KIND_HEADER = "header"
+KIND_TRAILER = "trailer"
+KIND_OTHER = "other"  # a fixed-width record of an unknown type
+
+_ROLE_KIND = {
+    Role.CLAIM: KIND_CLAIM,
+    Role.LINE: KIND_LINE,
+    Role.HEADER: KIND_HEADER,
+    Role.TRAILER: KIND_TRAILER,
+}
+
+#: Bookkeeping columns of a batch frame (model fields are the others).
+META_COLUMNS = (
+    "_row", "_claim_row", "_raw", "_claim_seq", "_first", "_runs", "_nolines", "_nf", "_kind", "_len",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Whole claims read from one file: canonical text per model field plus bookkeeping.
+
+    Frame columns: every model field the layout maps (canonical text or null),
+    ``_row`` (physical line of the line values), ``_claim_row`` (line of the
+    claim-level values), ``_raw`` (the physical line(s) to copy into a rejects
+    file), ``_claim_seq`` (claim number within the file), ``_first`` (first row of
+    its claim), ``_runs`` (number of separate runs the claim's rows came in),
+    ``_nolines`` (a claim record without line records), ``_nf`` (delimited: fields
+    on the row), ``_kind`` and ``_len`` (fixed-width: record kind and length).
+    """
+
+    file: str
+    frame: pl.DataFrame
+    blank_lines: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What :meth:`FlatFileReader.open` learned from the start of the file."""
+
+    file: str
+    path: Path
+    layout: Layout
+    encoding: str
+    header_names: tuple[str, ...] = ()
+    field_index: dict[str, int] = field(default_factory=dict)
+    expected_fields: int = 0
+    unknown_columns: tuple[tuple[str, str | None], ...] = ()
+    header_line: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What the first pass counted."""
+
+    data_rows: int
+    claims: int
+    split_claims: int
+    claim_types: dict[str, int]
+    header_record: str | None = None
+    trailer_record: str | None = None
+    blank_lines_inside: int = 0
+
+
+def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
+    """Yield ``(item, is_last)`` pairs with one item of look-ahead."""
+    it = iter(items)
+    try:
+        prev = next(it)
+    except StopIteration:
+        return
+    for item in it:
+        yield prev, False
+        prev = item
+    yield prev, True
+
+
+def _empty_to_null(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped)
+
+
+def _value_expr(raw: pl.Expr, spec: FieldSpec, layout: Layout) -> pl.Expr:
+    """Canonical text of one field: stripped, empty as null, picture and date decoded."""
+    value = _empty_to_null(raw)
+    if spec.picture is not None:
+        value = decode_expr(value, spec.picture)
+    date_format = spec.date_format or layout.date_format
+    if spec.model and FIELDS_BY_NAME[spec.field].kind.value == "date" and date_format != "CCYYMMDD":
+        parsed = value.str.strptime(pl.Date, DATE_FORMATS[date_format], strict=False)
+        # An unparseable date passes through so the date rule reports it.
+        value = pl.coalesce(parsed.dt.strftime("%Y%m%d"), value)
+    return value.alias(spec.field)
+
+
+class FlatFileReader:
+    """Reads one input file through one layout (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: Path,
+        layout: Layout,
+        *,
+        encoding: str | None = None,
+        chunk_lines: int = DEFAULT_CHUNK_LINES,
+        display_name: str | None = None,
+        temp_dir: Path | None = None,
+    ) -> None:
+        self.path = path
+        self.layout = layout
+        self.encoding = encoding or layout.encoding
+        self.chunk_lines = max(16, chunk_lines)
+        self.name = display_name or str(path)
+        self._temp_dir = temp_dir
+        self._info: InputInfo | None = None
+        self._index: ClaimIndex | None = None
+        self._scan: ScanResult | None = None
+        self._seq = 0
+
+    # -- context management ----------------------------------------------------------
+    def __enter__(self) -> FlatFileReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete the temporary claim index."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # -- opening -----------------------------------------------------------------------
+    def _chunks(self) -> Iterator[LineChunk]:
+        return iter_line_chunks(self.path, self.encoding, self.chunk_lines, self.name)
+
+    def _first_line(self) -> tuple[int, str]:
+        for chunk in iter_line_chunks(self.path, self.encoding, 1, self.name):
+            if chunk.lines:
+                return chunk.line_nos[0], chunk.lines[0]
+        raise EMPTY_FILE.error(self.name, "the file is empty (no lines with data)")
+
+    def open(self) -> InputInfo:
+        """Read the header row (or first record) and check it against the layout.
+
+        Raises:
+            InputFileError: the file is empty or does not match the layout.
+        """
+        if self._info is not None:
+            return self._info
+        if not self.path.is_file():
+            raise LAYOUT_MISMATCH.error(self.name, "no such file")
+        if self.path.stat().st_size == 0:
+            raise EMPTY_FILE.error(self.name, "the file is empty (0 bytes)")
+        _, first = self._first_line()
+        if self.layout.format is Format.DELIMITED:
+            self._info = self._open_delimited(first)
+        else:
+            self._info = self._open_fixed(first)
+        return self._info
+
+    def _split_line(self, line: str) -> list[str]:
+        lay = self.layout
+        if lay.quote:
+            return next(csv.reader([line], delimiter=lay.delimiter, quotechar=lay.quote))
+        return line.split(lay.delimiter)
+
+    def _open_delimited(self, first: str) -> InputInfo:
+        lay = self.layout
+        if not lay.header:
+            index = {s.field: s.position for s in lay.fields if s.position is not None}
+            expected = max(index.values()) + 1
+            return InputInfo(self.name, self.path, lay, self.encoding, (), index, expected)
+        names = [n.strip() for n in self._split_line(first)]
+        known = {s.column: s for s in lay.fields}
+        if len(names) == 1:
+            guesses = [d for d in (",", "\t", ";", "|", "*", "^") if d != lay.delimiter and d in first]
+            looks = f"; it looks {guesses[0]!r}-delimited" if guesses else ""
+            raise LAYOUT_MISMATCH.error(
+                self.name,
+                f"the header row is not {lay.delimiter!r}-delimited as layout {lay.name} expects{looks}",
+            )
+        matched = [n for n in names if n in known]
+        if not matched:
+            raise LAYOUT_MISMATCH.error(
+                self.name,
+                f"the header row holds none of layout {lay.name}'s column names "
+                f"(first column {names[0][:40]!r}); pass --layout to choose the right layout",
+            )
+        dup = sorted({n for n in names if n and names.count(n) > 1})
+        if dup:
+            raise LAYOUT_MISMATCH.error(self.name, f"column(s) named twice in the header row: {', '.join(dup)}")
+        index: dict[str, int] = {}
+        unknown: list[tuple[str, str | None]] = []
+        for pos, name in enumerate(names):
+            spec = known.get(name)
+            if spec is None:
+                hint = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+                unknown.append((name, hint[0] if hint else None))
+            else:
+                index[spec.field] = pos
+        if "mce_claim_id" not in index:
+            raise MISSING_COLUMN.error(
+                self.name, f"the header row has no {lay.column_for('mce_claim_id')} column, which groups rows into claims"
+            )
+        if "claim_type" not in index and len(lay.claim_types) > 1:
+            raise MISSING_COLUMN.error(
+                self.name, f"the header row has no {lay.column_for('claim_type')} column (P, I or D per claim)"
+            )
+        return InputInfo(
+            self.name, self.path, lay, self.encoding, tuple(names), index, len(names), tuple(unknown), first
+        )
+
+    def _open_fixed(self, first: str) -> InputInfo:
+        lay = self.layout
+        rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
+        types = [r.type for r in lay.records]
+        if rt not in types:
+            raise LAYOUT_MISMATCH.error(
+                self.name,
+                f"the first record's type {rt!r} (positions {lay.record_type_start}-"
+                f"{lay.record_type_start + lay.record_type_length - 1}) is not one of layout "
+                f"{lay.name}'s record types {', '.join(types)}",
+            )
+        header = lay.record(Role.HEADER)
+        if header is not None and rt != header.type:
+            raise RECORD_ORDER.error(self.name, f"the first record must be the {header.type} header record, not {rt}")
+        return InputInfo(self.name, self.path, lay, self.encoding)
+
+    # -- parsing -----------------------------------------------------------------------
+    def _parse(self, lines: Sequence[str], line_nos: Sequence[int], only: set[str] | None = None) -> pl.DataFrame:
+        """Parse physical lines into a row-level frame of canonical text."""
+        base = pl.DataFrame(
+            {"_raw": list(lines), "_row": list(line_nos)}, schema={"_raw": pl.String, "_row": pl.Int64}
+        )
+        if self.layout.format is Format.DELIMITED:
+            return self._parse_delimited(base, only)
+        return self._parse_fixed(base, only)
+
+    def _parse_delimited(self, base: pl.DataFrame, only: set[str] | None) -> pl.DataFrame:
+        info = self.open()
+        lay = self.layout
+        if lay.quote:
+            parts_list = [self._split_line(line) for line in base["_raw"].to_list()]
+            base = base.with_columns(pl.Series("_parts", parts_list, dtype=pl.List(pl.String)))
+        else:
+            # Materialise the split once: polars would otherwise split each line
+            # again for every one of the ~130 columns.
+            base = base.with_columns(pl.col("_raw").str.split(lay.delimiter).alias("_parts"))
+        parts = pl.col("_parts")
+        exprs: list[pl.Expr] = [pl.col("_raw"), pl.col("_row"), parts.list.len().cast(pl.Int64).alias("_nf")]
+        exprs.append(pl.lit(KIND_ROW).alias("_kind"))
+        for spec in lay.fields:
+            if only is not None and spec.field not in only:
+                continue
+            pos = info.field_index.get(spec.field)
+            if pos is None:
+                continue
+            exprs.append(_value_expr(parts.list.get(pos, null_on_oob=True), spec, lay))
+        frame = base.select(exprs)
+        if "claim_type" not in info.field_index and len(lay.claim_types) == 1:
+            frame = frame.with_columns(pl.lit(lay.claim_types[0]).alias("claim_type"))
+        return frame
+
+    def _parse_fixed(self, base: pl.DataFrame, only: set[str] | None) -> pl.DataFrame:
+        lay = self.layout
+        raw = pl.col("_raw")
+        rt = raw.str.slice(lay.record_type_start - 1, lay.record_type_length)
+        kind: pl.Expr = pl.lit(KIND_OTHER)
+        for rec in reversed(lay.records):
+            kind = pl.when(rt == rec.type).then(pl.lit(_ROLE_KIND[rec.role])).otherwise(kind)
+        exprs: list[pl.Expr] = [
+            raw, pl.col("_row"), kind.alias("_kind"), raw.str.len_chars().cast(pl.Int64).alias("_len"),
+            pl.lit(None, dtype=pl.Int64).alias("_nf"),
+        ]
+        for rec in lay.records:
+            for spec in rec.fields:
+                if not spec.model or (only is not None and spec.field not in only):
+                    continue
+                assert spec.start is not None and spec.length is not None
+                sliced = raw.str.slice(spec.start - 1, spec.length)
+                value = _value_expr(sliced, spec, lay)
+                exprs.append(pl.when(rt == rec.type).then(value).otherwise(None).alias(spec.field))
+        frame = base.select(exprs)
+        if not any(s.field == "claim_type" for r in lay.records for s in r.fields) and len(lay.claim_types) == 1:
+            frame = frame.with_columns(
+                pl.when(pl.col("_kind") == KIND_CLAIM).then(pl.lit(lay.claim_types[0])).alias("claim_type")
+            )
+        return frame
+
+    def _key_expr(self) -> pl.Expr:
+        """Claim key per row: the claim id, forward-filled onto line records for fixed-width."""
+        key = pl.col("mce_claim_id")
+        if self.layout.format is Format.FIXED_WIDTH:
+            key = pl.when(pl.col("_kind") == KIND_CLAIM).then(key.fill_null("")).otherwise(None).forward_fill()
+        return key.fill_null("").alias("_key")
+
+    # -- pass 1 ------------------------------------------------------------------------
+    def scan(self) -> ScanResult:
+        """First pass: count rows and claims, index runs, check structure.
+
+        Raises:
+            InputFileError: no data rows, missing columns, bad header/trailer records.
+        """
+        if self._scan is not None:
+            return self._scan
+        info = self.open()
+        lay = self.layout
+        index = ClaimIndex(self._temp_dir)
+        self._index = index
+        fixed = lay.format is Format.FIXED_WIDTH
+        trailer_spec = lay.record(Role.TRAILER) if fixed else None
+        sums: dict[str, int] = {}
+        sum_fields = {
+            s.check[4:] for s in (trailer_spec.fields if trailer_spec else ()) if s.check and s.check.startswith("sum:")
+        }
+        only = {"mce_claim_id", "claim_type"} | sum_fields
+        data_rows = 0
+        records = 0
+        claim_records = 0
+        types: dict[str, int] = {}
+        last_key: str | None = None
+        header_record: str | None = None
+        trailer_record: str | None = None
+        trailer_line = 0
+        header_skipped = not (lay.format is Format.DELIMITED and lay.header)
+        orphan_started = False
+        last_data_line = 0
+        blank_nos: list[int] = []
+        for chunk in self._chunks():
+            blank_nos.extend(chunk.blank_line_nos)
+            lines, nos = chunk.lines, chunk.line_nos
+            if not header_skipped and lines:
+                lines, nos = lines[1:], nos[1:]
+                header_skipped = True
+            if not lines:
+                continue
+            frame = self._parse(lines, nos, only)
+            records_before = records
+            records += frame.height
+            if fixed:
+                if trailer_record is not None:
+                    raise RECORD_ORDER.error(
+                        self.name, f"line {int(frame['_row'][0])}: records after the trailer record"
+                    )
+                positions = frame.with_row_index("_pos").filter(
+                    pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER])
+                ).select("_pos", "_kind", "_row", "_raw")
+                for pos, kind, row, raw in positions.iter_rows():
+                    if kind == KIND_HEADER:
+                        if records_before + pos != 0:
+                            raise RECORD_ORDER.error(
+                                self.name, f"line {row}: a header record may only be the first record"
+                            )
+                        header_record = str(raw)
+                    else:
+                        if pos != frame.height - 1:
+                            after = int(frame["_row"][pos + 1])
+                            raise RECORD_ORDER.error(self.name, f"line {after}: records after the trailer record")
+                        trailer_record = str(raw)
+                        trailer_line = int(row)
+                data = frame.filter(~pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER]))
+                claims = data.filter(pl.col("_kind") == KIND_CLAIM)
+                claim_records += claims.height
+                keys = claims["mce_claim_id"].fill_null("").to_list()
+                if not orphan_started and data.height and claim_records == claims.height:
+                    # Line records before the first claim record form one orphan run.
+                    if data["_kind"][0] != KIND_CLAIM:
+                        keys.insert(0, "")
+                        orphan_started = True
+                index.add_runs(keys)
+                for fname in sum_fields:
+                    cents = _to_cents(claims[fname]) if fname in claims.columns else 0
+                    sums[fname] = sums.get(fname, 0) + cents
+                typed = claims
+            else:
+                data = frame
+                key = data.select(self._key_expr())["_key"]
+                starts = key != key.shift(1)
+                starts = starts.fill_null(key[0] != last_key if last_key is not None else True)
+                index.add_runs(key.filter(starts).to_list())
+                last_key = str(key[-1])
+                typed = data
+            data_rows += data.height
+            if data.height:
+                last_data_line = int(data["_row"][-1])
+            if "claim_type" in typed.columns:
+                firsts = typed.group_by("claim_type").agg(pl.col("_row").min())
+                for ct, row in firsts.iter_rows():
+                    if ct is not None and ct not in types:
+                        types[str(ct)] = int(row)
+        if data_rows == 0:
+            what = "the header row" if lay.format is Format.DELIMITED and lay.header else "header/trailer records"
+            raise NO_DATA_ROWS.error(self.name, f"the file holds {what} but no data rows; nothing to convert")
+        if fixed and trailer_spec is not None:
+            if trailer_record is None:
+                raise RECORD_ORDER.error(
+                    self.name, f"the file has no {trailer_spec.type} trailer record: it may be truncated"
+                )
+            self._check_trailer(trailer_spec.fields, trailer_record, trailer_line, records, data_rows,
+                                claim_records, sums)
+        self._check_columns(info, types)
+        claims_total, split = index.finish_scan()
+        blanks_inside = sum(1 for b in blank_nos if b < last_data_line)
+        self._scan = ScanResult(
+            data_rows, claims_total, split, types, header_record, trailer_record, blanks_inside
+        )
+        return self._scan
+
+    def _check_trailer(
+        self,
+        specs: Sequence[FieldSpec],
+        record: str,
+        line_no: int,
+        records: int,
+        data_rows: int,
+        claim_records: int,
+        sums: dict[str, int],
+    ) -> None:
+        for spec in specs:
+            if not spec.check:
+                continue
+            assert spec.start is not None and spec.length is not None
+            raw = record[spec.start - 1 : spec.start - 1 + spec.length].strip()
+            frame = pl.DataFrame({"v": [raw or None]}, schema={"v": pl.String})
+            expr = _value_expr(pl.col("v"), spec, self.layout)
+            text = frame.select(expr)[spec.field][0]
+            if spec.check.startswith("count:"):
+                expected = {"count:records": records, "count:data": data_rows, "count:claims": claim_records}[spec.check]
+                if text is None or not str(text).isdigit() or int(str(text)) != expected:
+                    raise TRAILER_COUNT.error(
+                        self.name,
+                        f"line {line_no}: trailer {spec.field} says {text}, but the file holds {expected} "
+                        f"({spec.check[6:]}); the file may be truncated or padded",
+                    )
+            else:
+                target = spec.check[4:]
+                try:
+                    stated = _cents_of(str(text)) if text is not None else None
+                except ValueError:
+                    stated = None
+                if stated != sums.get(target, 0):
+                    raise TRAILER_TOTAL.error(
+                        self.name,
+                        f"line {line_no}: trailer {spec.field} says {text}, but {target} sums to "
+                        f"{_format_cents(sums.get(target, 0))}",
+                    )
+
+    def _check_columns(self, info: InputInfo, types: dict[str, int]) -> None:
+        if self.layout.format is not Format.DELIMITED:
+            return
+        present = set(info.field_index)
+        if "claim_type" not in info.field_index and len(self.layout.claim_types) == 1:
+            present.add("claim_type")
+        problems: list[str] = []
+        for ct, first_row in sorted(types.items(), key=lambda kv: kv[1]):
+            if ct not in CLAIM_TYPE_NAMES:
+                continue
+            missing = [fd.name for fd in required_fields(ct) if fd.name not in present]
+            if missing:
+                cols = ", ".join(self.layout.column_for(m) for m in missing)
+                problems.append(
+                    f"{CLAIM_TYPE_NAMES[ct]} claims (type {ct}, first at line {first_row}) require column(s) {cols}"
+                )
+        if problems:
+            raise MISSING_COLUMN.error(self.name, "missing column(s): " + "; ".join(problems))
+
+    # -- pass 2 ------------------------------------------------------------------------
+    def iter_batches(self) -> Iterator[Batch]:
+        """Second pass: yield batches of whole claims (see the module docstring)."""
+        self.scan()
+        lay = self.layout
+        header_pending = lay.format is Format.DELIMITED and lay.header
+        pending: pl.DataFrame | None = None
+        blanks: list[int] = []
+        for chunk, is_last in _with_last(self._chunks()):
+            lines, nos = chunk.lines, chunk.line_nos
+            blanks.extend(chunk.blank_line_nos)
+            if header_pending and lines:
+                lines, nos = lines[1:], nos[1:]
+                header_pending = False
+            frame: pl.DataFrame | None = None
+            if lines:
+                frame = self._parse(lines, nos)
+                frame = frame.filter(~pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER]))
+            if pending is not None:
+                frame = pending if frame is None else pl.concat([pending, frame], how="diagonal_relaxed")
+                pending = None
+            if frame is None or frame.height == 0:
+                continue
+            frame = self._mark_runs(frame)
+            if not is_last:
+                starts = frame["_start"].arg_true()
+                cut = int(starts[-1]) if len(starts) else 0
+                if cut == 0:
+                    pending = frame.drop("_start")
+                    continue
+                pending = frame.slice(cut).drop("_start")
+                frame = frame.slice(0, cut)
+            last_row = int(frame["_row"][-1])
+            inside = tuple(b for b in blanks if b < last_row)
+            blanks = [b for b in blanks if b >= last_row]
+            yield from self._emit(frame, inside)
+
+    def _mark_runs(self, frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.with_columns(self._key_expr())
+        if self.layout.format is Format.FIXED_WIDTH:
+            start = pl.col("_kind") == KIND_CLAIM
+            start = start | (pl.int_range(pl.len()) == 0)
+        else:
+            start = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
+        return frame.with_columns(start.alias("_start"))
+
+    def _emit(self, frame: pl.DataFrame, blank_lines: tuple[int, ...]) -> Iterator[Batch]:
+        assert self._index is not None
+        if self._index.has_split:
+            run_keys = frame.filter(pl.col("_start"))["_key"].to_list()
+            split = self._index.split_runs(run_keys)
+            if split:
+                frame = frame.with_columns(pl.col("_start").cum_sum().alias("_run"))
+                parked = frame.filter(pl.col("_key").is_in(list(split)))
+                frame = frame.filter(~pl.col("_key").is_in(list(split))).drop("_run")
+                complete: list[tuple[str, list[tuple[int, str]]]] = []
+                for (_, key), part in parked.group_by(["_run", "_key"], maintain_order=True):
+                    lines = list(zip(part["_row"].to_list(), part["_raw"].to_list(), strict=True))
+                    if self._index.park(str(key), lines):
+                        complete.append((str(key), self._index.take(str(key))))
+                if frame.height:
+                    yield Batch(self.name, self._flatten(frame, runs=1), blank_lines)
+                    blank_lines = ()
+                for key, lines in complete:
+                    yield Batch(self.name, self._reassemble(key, lines, split[key]), blank_lines)
+                    blank_lines = ()
+                return
+        yield Batch(self.name, self._flatten(frame, runs=1), blank_lines)
+
+    def _reassemble(self, key: str, lines: list[tuple[int, str]], runs: int) -> pl.DataFrame:
+        """Parse a split claim's parked lines back into one claim."""
+        frame = self._parse([raw for _, raw in lines], [no for no, _ in lines])
+        frame = frame.with_columns(pl.lit(key).alias("_key"), (pl.int_range(pl.len()) == 0).alias("_start"))
+        return self._flatten(frame, runs=runs)
+
+    def _flatten(self, frame: pl.DataFrame, runs: int) -> pl.DataFrame:
+        """Turn a frame of whole runs into logical rows: one per service line."""
+        seq0 = self._seq
+        run = pl.col("_start").cum_sum() - 1
+        if self.layout.format is Format.FIXED_WIDTH:
+            out = self._flatten_fixed(frame.with_columns(run.alias("_run")))
+        else:
+            out = frame.with_columns(
+                run.alias("_run"),
+                pl.col("_start").alias("_first"),
+                pl.when(pl.col("_start")).then(pl.col("_row")).forward_fill().alias("_claim_row"),
+                pl.lit(False).alias("_nolines"),
+                pl.lit(None, dtype=pl.Int64).alias("_len"),
+            )
+        n_runs = int(out["_run"].max() or 0) + 1 if out.height else 0
+        self._seq += n_runs
+        return out.with_columns(
+            (pl.col("_run") + seq0).alias("_claim_seq"),
+            pl.lit(runs, dtype=pl.Int64).alias("_runs"),
+        ).drop(["_run", "_start", "_key"])
+
+    def _flatten_fixed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        is_claim = pl.col("_kind") == KIND_CLAIM
+        claim_cols = [c for c in CLAIM_FIELDS if c in frame.columns]
+        claim_id = is_claim.cast(pl.Int64).cum_sum().alias("_cl")
+        frame = frame.with_columns(claim_id)
+        frame = frame.with_columns(
+            *[pl.when(is_claim).then(pl.col(c)).otherwise(None).forward_fill().over("_run").alias(c)
+              for c in claim_cols],
+            pl.when(is_claim).then(pl.col("_row")).otherwise(None).forward_fill().over("_run").alias("_claim_row"),
+            pl.when(is_claim).then(pl.col("_raw")).otherwise(None).forward_fill().over("_run").alias("_cl_raw"),
+            (pl.col("_kind") != KIND_CLAIM).any().over("_cl").alias("_has_lines"),
+        )
+        keep = ~is_claim | ~pl.col("_has_lines")
+        frame = frame.filter(keep)
+        first_in_claim_record = pl.col("_cl") != pl.col("_cl").shift(1)
+        first_in_claim_record = first_in_claim_record.fill_null(True)
+        with_claim_raw = first_in_claim_record & ~is_claim & pl.col("_cl_raw").is_not_null()
+        frame = frame.with_columns(
+            pl.when(with_claim_raw)
+            .then(pl.concat_str([pl.col("_cl_raw"), pl.lit("\n"), pl.col("_raw")]))
+            .otherwise(pl.col("_raw"))
+            .alias("_raw"),
+            (pl.col("_run") != pl.col("_run").shift(1)).fill_null(True).alias("_first"),
+            is_claim.alias("_nolines"),
+            pl.col("_claim_row").fill_null(pl.col("_row")),
+        )
+        return frame.drop(["_cl", "_cl_raw", "_has_lines"])
+
+    # -- rejects support -----------------------------------------------------------------
+    def header_text(self) -> str | None:
+        """Return the text a rejects file must start with (header row or header record)."""
+        info = self.open()
+        if self.layout.format is Format.DELIMITED:
+            return info.header_line
+        return self.scan().header_record
+
+
+def _cents_of(text: str) -> int:
+    """Canonical amount text to cents (``"-5.25"`` -> -525).
+
+    Raises:
+        ValueError: the text is not a canonical amount.
+    """
+    negative = text.startswith("-")
+    body = text.lstrip("+-")
+    whole, _, frac = body.partition(".")
+    if not whole.isdigit() and whole != "" or not (frac.isdigit() or frac == "") or len(frac) > 2:
+        raise ValueError(text)
+    if whole == "" and frac == "":
+        raise ValueError(text)
+    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
+    return -cents if negative else cents
+
+
+def _format_cents(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def _to_cents(series: pl.Series) -> int:
+    total = 0
+    for value in series.drop_nulls().to_list():
+        try:
+            total += _cents_of(str(value))
+        except ValueError:
+            continue
+    return total
+
+
+def claim_level(field_name: str) -> bool:
+    """Return True when ``field_name`` is a claim-level model field."""
+    fd = FIELDS_BY_NAME.get(field_name)
+    return fd is not None and fd.level is Level.CLAIM

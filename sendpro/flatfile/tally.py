@@ -1,0 +1,55 @@
+"""Control totals of a flat file, read back from disk (used to reconcile rejects files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from sendpro.flatfile.layout import Layout
+from sendpro.flatfile.reader import FlatFileReader
+from sendpro.model.fields import CLAIM_TYPES
+from sendpro.model.typing import cents_expr
+from sendpro.report.report import Totals
+
+#: Bucket of claims whose claim type is missing or not P, I or D.
+UNKNOWN_TYPE = "?"
+
+
+def claim_type_bucket(claim_type: str | None) -> str:
+    """Return the reconciliation bucket of a claim type."""
+    return claim_type if claim_type in CLAIM_TYPES else UNKNOWN_TYPE
+
+
+def tally_file(path: Path, layout: Layout, *, encoding: str | None = None,
+               temp_dir: Path | None = None) -> dict[str, Totals]:
+    """Count rows, claims, lines and money of a flat file, by claim type."""
+    out: dict[str, Totals] = {}
+    with FlatFileReader(path, layout, encoding=encoding, temp_dir=temp_dir) as reader:
+        for batch in reader.iter_batches():
+            f = batch.frame
+            cols = {c: (pl.col(c) if c in f.columns else pl.lit(None, pl.String)) for c in
+                    ("claim_type", "total_charge", "total_paid", "line_charge", "line_paid")}
+            valid_type = cols["claim_type"].is_in(list(CLAIM_TYPES)).fill_null(False)
+            bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
+            first = pl.col("_first")
+            line = ~pl.col("_nolines")
+            claim_type_of_claim = bucket.first().over("_claim_seq")
+            agg = (
+                f.with_columns(claim_type_of_claim.alias("_bucket"))
+                .group_by("_bucket")
+                .agg(
+                    (pl.col("_raw").str.count_matches("\n") + 1).sum().alias("rows"),
+                    first.sum().alias("claims"),
+                    line.sum().alias("lines"),
+                    cents_expr(cols["total_charge"]).filter(first).sum().alias("charge"),
+                    cents_expr(cols["total_paid"]).filter(first).sum().alias("paid"),
+                    cents_expr(cols["line_charge"]).filter(line).sum().alias("line_charge"),
+                    cents_expr(cols["line_paid"]).filter(line).sum().alias("line_paid"),
+                )
+            )
+            for row in agg.iter_rows(named=True):
+                t = out.setdefault(str(row["_bucket"]), Totals())
+                t.add(Totals(*(int(row[k] or 0) for k in
+                               ("rows", "claims", "lines", "charge", "paid", "line_charge", "line_paid"))))
+    return out

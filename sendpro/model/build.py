@@ -1,0 +1,205 @@
+"""Build :class:`Encounter` objects from a typed batch frame.
+
+The frame holds one row per service line with claim-level values repeated; the
+claim-level values are taken from each claim's first row (the consistency rule
+reports rows that disagree). Rows of one claim are contiguous and share
+``_claim_seq``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from sendpro.model.encounter import (
+    Address,
+    Adjustment,
+    ClaimHeader,
+    Diagnosis,
+    Encounter,
+    Member,
+    Procedure,
+    Provider,
+    ServiceLine,
+)
+from sendpro.model.fields import CLAIM_FIELDS, LINE_FIELDS
+
+_HEAD_COLS = ("_claim_seq", "_claim_row", *CLAIM_FIELDS)
+_LINE_COLS = ("_claim_seq", "_row", "_nolines", *LINE_FIELDS)
+
+
+class _Row:
+    """Name-indexed access to a tuple row without building a dict per row."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.index = {n: i for i, n in enumerate(names)}
+
+
+def _dec(value: Any) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _provider(h: tuple[Any, ...], ix: dict[str, int], role: str) -> Provider | None:
+    npi = h[ix[f"{role}_npi"]]
+    last = h[ix[f"{role}_last_name"]]
+    first = h[ix[f"{role}_first_name"]]
+    if npi is None and last is None and first is None:
+        return None
+    return Provider(role=role, npi=npi, last_name=last, first_name=first)
+
+
+def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
+    slots = tuple(h[ix[f"dx_{n}"]] for n in range(1, 13))
+    poas = tuple(h[ix[f"poa_{n}"]] for n in range(1, 13))
+    diagnoses = tuple(Diagnosis(code, poa) for code, poa in zip(slots, poas, strict=True) if code is not None)
+    procedures = tuple(
+        Procedure(h[ix[f"icd_pcs_{n}"]], h[ix[f"icd_pcs_date_{n}"]])
+        for n in range(1, 7)
+        if h[ix[f"icd_pcs_{n}"]] is not None
+    )
+    adjustments = tuple(
+        Adjustment(h[ix[f"claim_adj_group_{n}"]], h[ix[f"claim_adj_reason_{n}"]], h[ix[f"claim_adj_amount_{n}"]])
+        for n in (1, 2)
+        if any(h[ix[f"claim_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
+    )
+    return ClaimHeader(
+        row_no=h[ix["_claim_row"]],
+        claim_type=h[ix["claim_type"]],
+        claim_id=h[ix["mce_claim_id"]],
+        frequency=h[ix["claim_frequency"]],
+        original_claim_id=h[ix["original_claim_id"]],
+        status=h[ix["claim_status"]],
+        contract_type=h[ix["contract_type"]],
+        adjudication_date=h[ix["adjudication_date"]],
+        place_of_service=h[ix["place_of_service"]],
+        type_of_bill=h[ix["type_of_bill"]],
+        statement_from=h[ix["statement_from"]],
+        statement_to=h[ix["statement_to"]],
+        admission_date=h[ix["admission_date"]],
+        admission_hour=h[ix["admission_hour"]],
+        admission_type=h[ix["admission_type"]],
+        admission_source=h[ix["admission_source"]],
+        patient_status=h[ix["patient_status"]],
+        discharge_hour=h[ix["discharge_hour"]],
+        drg_code=h[ix["drg_code"]],
+        diagnoses=diagnoses,
+        diagnosis_slots=slots,
+        admitting_dx=h[ix["admitting_dx"]],
+        procedures=procedures,
+        total_charge=h[ix["total_charge"]],
+        total_paid=h[ix["total_paid"]],
+        total_allowed=h[ix["total_allowed"]],
+        patient_responsibility=h[ix["patient_responsibility"]],
+        tpl_paid=h[ix["tpl_paid"]],
+        adjustments=adjustments,
+    )
+
+
+def _line(r: tuple[Any, ...], ix: dict[str, int]) -> ServiceLine:
+    adjustments = tuple(
+        Adjustment(r[ix[f"line_adj_group_{n}"]], r[ix[f"line_adj_reason_{n}"]], r[ix[f"line_adj_amount_{n}"]])
+        for n in (1, 2, 3)
+        if any(r[ix[f"line_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
+    )
+    modifiers = tuple(m for m in (r[ix["modifier_1"]], r[ix["modifier_2"]], r[ix["modifier_3"]], r[ix["modifier_4"]])
+                      if m is not None)
+    pointers = tuple(
+        p for p in (r[ix["dx_pointer_1"]], r[ix["dx_pointer_2"]], r[ix["dx_pointer_3"]], r[ix["dx_pointer_4"]])
+        if p is not None
+    )
+    return ServiceLine(
+        row_no=r[ix["_row"]],
+        line_number=r[ix["line_number"]],
+        procedure_code=r[ix["procedure_code"]],
+        modifiers=modifiers,
+        revenue_code=r[ix["revenue_code"]],
+        units=_dec(r[ix["units"]]),
+        unit_type=r[ix["unit_type"]],
+        from_date=r[ix["line_from_date"]],
+        to_date=r[ix["line_to_date"]],
+        charge=r[ix["line_charge"]],
+        paid=r[ix["line_paid"]],
+        allowed=r[ix["line_allowed"]],
+        adjustments=adjustments,
+        dx_pointers=pointers,
+        place_of_service=r[ix["line_place_of_service"]],
+        rendering_npi=r[ix["line_rendering_npi"]],
+        ndc_code=r[ix["ndc_code"]],
+        ndc_quantity=_dec(r[ix["ndc_quantity"]]),
+        ndc_unit=r[ix["ndc_unit"]],
+        tooth_number=r[ix["tooth_number"]],
+        tooth_surfaces=r[ix["tooth_surfaces"]],
+        oral_cavity_area=r[ix["oral_cavity_area"]],
+    )
+
+
+def _encounter(file: str, h: tuple[Any, ...], hx: dict[str, int], lines: list[ServiceLine],
+               rows: tuple[int, ...]) -> Encounter:
+    member = Member(
+        member_id=h[hx["member_id"]],
+        last_name=h[hx["member_last_name"]],
+        first_name=h[hx["member_first_name"]],
+        dob=h[hx["member_dob"]],
+        gender=h[hx["member_gender"]],
+        address=Address(h[hx["member_address"]], h[hx["member_city"]], h[hx["member_state"]], h[hx["member_zip"]]),
+    )
+    billing = Provider(
+        role="billing",
+        npi=h[hx["billing_npi"]],
+        last_name=h[hx["billing_org_name"]],
+        is_organization=True,
+        tax_id=h[hx["billing_tax_id"]],
+        taxonomy=h[hx["billing_taxonomy"]],
+        address=Address(h[hx["billing_address"]], h[hx["billing_city"]], h[hx["billing_state"]],
+                        h[hx["billing_zip"]]),
+        pidsl=h[hx["billing_pidsl"]],
+    )
+    facility: Provider | None = None
+    if any(h[hx[f"facility_{p}"]] is not None for p in ("npi", "name", "address", "city", "state", "zip")):
+        facility = Provider(
+            role="facility",
+            npi=h[hx["facility_npi"]],
+            last_name=h[hx["facility_name"]],
+            is_organization=True,
+            address=Address(h[hx["facility_address"]], h[hx["facility_city"]], h[hx["facility_state"]],
+                            h[hx["facility_zip"]]),
+        )
+    return Encounter(
+        file=file,
+        header=_header(h, hx),
+        member=member,
+        billing=billing,
+        rendering=_provider(h, hx, "rendering"),
+        referring=_provider(h, hx, "referring"),
+        attending=_provider(h, hx, "attending"),
+        facility=facility,
+        lines=tuple(lines),
+        rows=rows,
+    )
+
+
+def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encounter]]:
+    """Yield ``(claim_seq, encounter)`` for every claim of a typed batch frame."""
+    heads = typed.filter(pl.col("_first")).select(_HEAD_COLS).rows()
+    line_rows = typed.select(_LINE_COLS).rows()
+    hx = _Row(_HEAD_COLS).index
+    lx = _Row(_LINE_COLS).index
+    seq_i, row_i, nolines_i = lx["_claim_seq"], lx["_row"], lx["_nolines"]
+    pos = 0
+    total = len(line_rows)
+    for h in heads:
+        seq = h[hx["_claim_seq"]]
+        lines: list[ServiceLine] = []
+        rows: list[int] = []
+        while pos < total and line_rows[pos][seq_i] == seq:
+            r = line_rows[pos]
+            rows.append(r[row_i])
+            if not r[nolines_i]:
+                lines.append(_line(r, lx))
+            pos += 1
+        yield seq, _encounter(file, h, hx, lines, tuple(rows))

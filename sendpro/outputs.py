@@ -1,0 +1,133 @@
+"""Atomic output files: everything is written to temporary names and renamed at the end.
+
+A run writes each output to a hidden temporary file in the output directory
+(same file system, so the final rename is atomic). :meth:`OutputSet.commit`
+renames them into place, ``report.json`` last, so a killed run never leaves a
+file that looks complete, and a reader that sees ``report.json`` sees the whole
+run. :meth:`OutputSet.abort` deletes the temporary files. Outputs a previous run
+listed in its ``report.json`` that this run does not produce are removed at
+commit, so a directory never mixes two runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TextIO
+
+REPORT_NAME = "report.json"
+
+
+class OutputSet:
+    """The files of one run in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._temps: dict[str, Path] = {}
+        self._handles: dict[str, TextIO] = {}
+        self._final: dict[str, str] = {}
+        self._pid = os.getpid()
+
+    def open(self, key: str, final_name: str | None = None, encoding: str = "utf-8") -> TextIO:
+        """Open a temporary file for output ``key`` (final name defaults to the key)."""
+        if key in self._temps:
+            raise ValueError(f"output {key} is already open")
+        temp = self.directory / f".{key}.sendpro-{self._pid}.tmp"
+        handle = temp.open("w", encoding=encoding, newline="\n")
+        self._temps[key] = temp
+        self._handles[key] = handle
+        self._final[key] = final_name or key
+        return handle
+
+    def rename(self, key: str, final_name: str) -> None:
+        """Change the final name of output ``key`` (known only after writing, e.g. with ISA13)."""
+        self._final[key] = final_name
+
+    def close(self, key: str) -> Path:
+        """Flush, fsync and close output ``key``; return its temporary path."""
+        handle = self._handles.pop(key, None)
+        if handle is not None and not handle.closed:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        return self._temps[key]
+
+    def discard(self, key: str) -> None:
+        """Drop output ``key`` (it will not be published)."""
+        self.close(key)
+        temp = self._temps.pop(key)
+        self._final.pop(key, None)
+        temp.unlink(missing_ok=True)
+
+    def temp_path(self, key: str) -> Path:
+        """Return the temporary path of output ``key``."""
+        return self._temps[key]
+
+    def keys(self) -> list[str]:
+        """Return the keys of the outputs still to be published."""
+        return list(self._temps)
+
+    def final_name(self, key: str) -> str:
+        """Return the name output ``key`` will have."""
+        return self._final[key]
+
+    def sha256(self, key: str) -> tuple[str, int]:
+        """Return the SHA-256 and size of a closed output."""
+        digest = hashlib.sha256()
+        size = 0
+        with self._temps[key].open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        return digest.hexdigest(), size
+
+    def _previous_outputs(self) -> list[str]:
+        report = self.directory / REPORT_NAME
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        if not isinstance(data, dict) or "sendpro_version" not in data:
+            return []
+        files = data.get("files", [])
+        return [f for f in files if isinstance(f, str) and "/" not in f and not f.startswith(".")]
+
+    def commit(self) -> list[Path]:
+        """Publish every output: close, rename into place (report last), drop stale ones."""
+        for key in list(self._handles):
+            self.close(key)
+        produced = set(self._final.values())
+        previous = self._previous_outputs()
+        # The old report goes first: if this commit is interrupted, no report.json
+        # claims a set of files that is half old, half new.
+        (self.directory / REPORT_NAME).unlink(missing_ok=True)
+        for stale in previous:
+            if stale not in produced and stale != REPORT_NAME:
+                (self.directory / stale).unlink(missing_ok=True)
+        order = sorted(self._temps, key=lambda k: self._final[k] == REPORT_NAME)
+        published: list[Path] = []
+        for key in order:
+            target = self.directory / self._final[key]
+            os.replace(self._temps[key], target)
+            published.append(target)
+        self._temps.clear()
+        with contextlib.suppress(OSError):
+            fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return published
+
+    def abort(self) -> None:
+        """Delete every temporary file; nothing of this run is published."""
+        for key in list(self._handles):
+            with contextlib.suppress(OSError):
+                self._handles.pop(key).close()
+        for temp in self._temps.values():
+            temp.unlink(missing_ok=True)
+        self._temps.clear()

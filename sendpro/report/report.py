@@ -1,0 +1,245 @@
+"""Run reports: control totals, reconciliation, outputs and issue counts.
+
+Money is kept in integer cents and written as decimal strings (``"1234.50"``), so
+``report.json`` reconciles to the cent without floating point.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sendpro.report.issue import Issue, Severity
+
+
+def money(cents: int) -> str:
+    """Format cents as a decimal string: ``-525`` -> ``"-5.25"``."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+@dataclass
+class Totals:
+    """Control totals of a set of claims (amounts in cents)."""
+
+    rows: int = 0
+    claims: int = 0
+    lines: int = 0
+    charge: int = 0
+    paid: int = 0
+    line_charge: int = 0
+    line_paid: int = 0
+
+    def add(self, other: Totals) -> None:
+        """Add ``other`` into these totals."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def __add__(self, other: Totals) -> Totals:
+        out = Totals()
+        out.add(self)
+        out.add(other)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return counts as integers and money as decimal strings."""
+        return {
+            "rows": self.rows,
+            "claims": self.claims,
+            "lines": self.lines,
+            "total_charge": money(self.charge),
+            "total_paid": money(self.paid),
+            "line_charge": money(self.line_charge),
+            "line_paid": money(self.line_paid),
+        }
+
+
+@dataclass
+class Reconciliation:
+    """Input = accepted + rejected, for one claim type (or overall)."""
+
+    input: Totals = field(default_factory=Totals)
+    accepted: Totals = field(default_factory=Totals)
+    rejected: Totals = field(default_factory=Totals)
+
+    @property
+    def balanced(self) -> bool:
+        """Return True when every count and amount reconciles exactly."""
+        return self.input == self.accepted + self.rejected
+
+    def differences(self) -> dict[str, int]:
+        """Return ``{total: input - (accepted + rejected)}`` for totals that do not reconcile."""
+        out = self.accepted + self.rejected
+        return {
+            f.name: getattr(self.input, f.name) - getattr(out, f.name)
+            for f in fields(Totals)
+            if getattr(self.input, f.name) != getattr(out, f.name)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the three sides and the verdict."""
+        return {
+            "input": self.input.to_dict(),
+            "accepted": self.accepted.to_dict(),
+            "rejected": self.rejected.to_dict(),
+            "balanced": self.balanced,
+        }
+
+
+@dataclass
+class OutputFile:
+    """A file the run wrote."""
+
+    name: str
+    kind: str
+    claim_type: str | None = None
+    claims: int = 0
+    lines: int = 0
+    rows: int = 0
+    segments: int = 0
+    transactions: int = 0
+    interchange_control: int | None = None
+    group_control: int | None = None
+    version: str | None = None
+    sha256: str | None = None
+    bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the non-empty attributes."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, 0) or k in ("name", "kind", "claims")}
+
+
+@dataclass
+class InputSummary:
+    """What was read from one input file."""
+
+    file: str
+    layout: str
+    rows: int
+    claims: int
+    split_claims: int = 0
+    claim_types: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as a dict."""
+        return dict(self.__dict__)
+
+
+class IssueCounter:
+    """Counts every issue; tracks how many were written under the cap."""
+
+    def __init__(self, max_issues: int) -> None:
+        self.max_issues = max_issues
+        self.by_code: Counter[str] = Counter()
+        self.by_severity: Counter[str] = Counter()
+        self.written = 0
+        self.rejected_claims_by_code: Counter[str] = Counter()
+
+    def count(self, issue: Issue) -> bool:
+        """Count ``issue``; return True when it should still be written out."""
+        self.by_code[issue.code] += 1
+        self.by_severity[issue.severity.value] += 1
+        if self.max_issues and self.written >= self.max_issues:
+            return False
+        self.written += 1
+        return True
+
+    @property
+    def total(self) -> int:
+        """Return the number of issues counted."""
+        return sum(self.by_code.values())
+
+    @property
+    def truncated(self) -> bool:
+        """Return True when some issues were counted but not written."""
+        return self.written < self.total
+
+    @property
+    def errors(self) -> int:
+        """Return the number of error-severity issues."""
+        return self.by_severity.get(Severity.ERROR.value, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the counts."""
+        return {
+            "total": self.total,
+            "written": self.written,
+            "truncated": self.truncated,
+            "by_severity": dict(sorted(self.by_severity.items())),
+            "by_code": dict(sorted(self.by_code.items())),
+        }
+
+
+@dataclass
+class RunReport:
+    """Everything ``report.json`` says about a run."""
+
+    sendpro_version: str
+    started_at: str
+    layout: str | None = None
+    profile: str | None = None
+    usage: str | None = None
+    inputs: list[InputSummary] = field(default_factory=list)
+    outputs: list[OutputFile] = field(default_factory=list)
+    reconciliation: dict[str, Reconciliation] = field(default_factory=dict)
+    issues: IssueCounter = field(default_factory=lambda: IssueCounter(0))
+    output_validation: str = "not run"
+    finished_at: str | None = None
+    elapsed_s: float = 0.0
+    status: str = "running"
+    message: str | None = None
+    exit_code: int | None = None
+
+    @property
+    def overall(self) -> Reconciliation:
+        """Return the reconciliation summed over claim types."""
+        total = Reconciliation()
+        for rec in self.reconciliation.values():
+            total.input.add(rec.input)
+            total.accepted.add(rec.accepted)
+            total.rejected.add(rec.rejected)
+        return total
+
+    @property
+    def balanced(self) -> bool:
+        """Return True when every claim type reconciles."""
+        return all(r.balanced for r in self.reconciliation.values())
+
+    @property
+    def valid(self) -> bool:
+        """Return True when every claim was accepted and the run completed."""
+        return self.status == "complete" and self.overall.rejected.claims == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON document of ``report.json``."""
+        return {
+            "sendpro_version": self.sendpro_version,
+            "status": self.status,
+            "message": self.message,
+            "exit_code": self.exit_code,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "layout": self.layout,
+            "profile": self.profile,
+            "usage": self.usage,
+            "output_validation": self.output_validation,
+            "inputs": [i.to_dict() for i in self.inputs],
+            "outputs": [o.to_dict() for o in self.outputs],
+            "reconciliation": {
+                **{k: v.to_dict() for k, v in sorted(self.reconciliation.items())},
+                "all": self.overall.to_dict(),
+            },
+            "issues": self.issues.to_dict(),
+            "files": sorted(o.name for o in self.outputs),
+        }
+
+    def as_records(self) -> list[dict[str, Any]]:
+        """Return one flat record per claim type and side, for tabular consumers."""
+        rows: list[dict[str, Any]] = []
+        items = [*sorted(self.reconciliation.items()), ("all", self.overall)]
+        for claim_type, rec in items:
+            for side in ("input", "accepted", "rejected"):
+                rows.append({"claim_type": claim_type, "side": side, **getattr(rec, side).to_dict()})
+        return rows

@@ -1,0 +1,61 @@
+"""Every code sendpro can report, with severity and documentation (``sendpro rules``)."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from sendpro import errors
+from sendpro.flatfile.problems import FILE_PROBLEMS
+from sendpro.validate.pyx12_bridge import ELEMENT_CODES, SEGMENT_CODES, px_code
+from sendpro.validate.rules import DEFAULT_RULES
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One documented code."""
+
+    code: str
+    severity: str
+    name: str
+    summary: str
+    doc: str
+    source: str = "sendpro"
+
+
+def _doc_body(obj: object) -> str:
+    doc = inspect.getdoc(obj) or ""
+    lines = doc.splitlines()
+    return "\n".join(lines[1:]).strip() if len(lines) > 1 else ""
+
+
+def catalog() -> list[CatalogEntry]:
+    """Return every rule, file problem, pyx12-derived and stop code, sorted by code."""
+    entries: list[CatalogEntry] = []
+    for rule in DEFAULT_RULES:
+        entries.append(CatalogEntry(rule.code, rule.severity.value, rule.name, rule.summary(), _doc_body(rule),
+                                    rule.source))
+    for problem in FILE_PROBLEMS:
+        doc = f"Stops the run (exit code 2, nothing written).\nBad: {problem.bad}.\nGood: {problem.good}."
+        entries.append(CatalogEntry(problem.code, "fatal", problem.name, problem.summary, doc))
+    entries.append(CatalogEntry("PX001", "error", "x12.isa", "pyx12: interchange envelope (ISA/IEA) error", ""))
+    entries.append(CatalogEntry("PX002", "error", "x12.gs", "pyx12: functional group (GS/GE) error", ""))
+    entries.append(CatalogEntry("PX003", "error", "x12.st", "pyx12: transaction set (ST/SE) error", ""))
+    for ack, text in SEGMENT_CODES.items():
+        entries.append(CatalogEntry(px_code("seg", ack), "error", "x12.seg", f"pyx12: {text} (IK304 {ack})", ""))
+    for ack, text in ELEMENT_CODES.items():
+        entries.append(CatalogEntry(px_code("ele", ack), "error", "x12.ele", f"pyx12: {text} (IK403 {ack})", ""))
+    for cls in (errors.SendproError, errors.UsageError, errors.LayoutError, errors.ProfileError, errors.MapError,
+                errors.OutputValidationError, errors.ReconciliationError):
+        summary = (inspect.getdoc(cls) or "").splitlines()[0]
+        entries.append(CatalogEntry(cls.code, "fatal", f"stop.{cls.__name__}", summary, "Stops the run (exit code 2)."))
+    unique = {e.code: e for e in entries}
+    return sorted(unique.values(), key=lambda e: e.code)
+
+
+def describe_code(code: str) -> str:
+    """Return the one-line summary of ``code`` (empty when unknown)."""
+    for entry in catalog():
+        if entry.code == code:
+            return entry.summary
+    return ""

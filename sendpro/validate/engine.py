@@ -1,0 +1,111 @@
+"""The validation engine: batches in, claims with their issues out.
+
+For each batch: free text is cleaned, frame rules run over the whole batch,
+values are typed, encounters are built, and record rules run on each encounter.
+Every claim comes out exactly once as a :class:`ClaimResult`; issues that belong
+to no claim (an unknown column, a blank line) come out as bare
+:class:`~sendpro.report.issue.Issue` objects in the same stream.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from sendpro.flatfile.reader import KIND_OTHER, FlatFileReader
+from sendpro.model.build import iter_encounters
+from sendpro.model.encounter import Encounter
+from sendpro.model.typing import clean_text_frame, type_frame
+from sendpro.report.issue import Issue, Severity
+from sendpro.validate.registry import RuleSet
+from sendpro.validate.rule import RuleContext
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    """One claim, its issues and the raw lines it came from."""
+
+    seq: int
+    encounter: Encounter
+    issues: list[Issue] = field(default_factory=list)
+    raw: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        """Return True when an error keeps the claim out of the submission."""
+        return any(i.severity is Severity.ERROR for i in self.issues)
+
+    @property
+    def raw_line_count(self) -> int:
+        """Return the number of physical input records of the claim."""
+        return self.raw.count("\n") + 1 if self.raw else 0
+
+
+class ValidationEngine:
+    """Runs a :class:`RuleSet` over the batches of one file at a time."""
+
+    def __init__(self, rules: RuleSet, forbidden: str = "*~:^|") -> None:
+        self.rules = rules
+        self.forbidden = forbidden
+
+    def run(self, reader: FlatFileReader, extra: dict[str, Any] | None = None) -> Iterator[ClaimResult | Issue]:
+        """Yield every claim of ``reader``'s file (and file-level issues) once."""
+        info = reader.open()
+        scan = reader.scan()
+        context = RuleContext(
+            file=reader.name,
+            layout=reader.layout,
+            forbidden=self.forbidden,
+            extra={"expected_fields": info.expected_fields, "claims": scan.claims, **(extra or {})},
+        )
+        for rule in self.rules.all:
+            rule.start(context)
+        if self.rules.unknown_column is not None:
+            yield from self.rules.unknown_column.check_input(info)
+        for batch in reader.iter_batches():
+            if self.rules.blank_line is not None and batch.blank_lines:
+                yield from self.rules.blank_line.check_lines(batch.blank_lines)
+            yield from self._run_batch(reader.name, batch.frame, info.expected_fields)
+        for rule in self.rules.all:
+            yield from rule.finish()
+
+    def _run_batch(self, file: str, frame: pl.DataFrame, expected_fields: int) -> Iterator[ClaimResult]:
+        frame, notes = clean_text_frame(frame, forbidden=self.forbidden)
+        broken = pl.col("_kind") == KIND_OTHER
+        if expected_fields:
+            broken = broken | (pl.col("_nf") != expected_fields).fill_null(False)
+        frame = frame.with_columns(broken.alias("_broken"))
+        seqs = frame["_claim_seq"].to_list()
+        raws = frame["_raw"].to_list()
+        row_to_seq: dict[int, int] = {}
+        for row, claim_row, seq in zip(frame["_row"].to_list(), frame["_claim_row"].to_list(), seqs, strict=True):
+            row_to_seq[row] = seq
+            row_to_seq[claim_row] = seq
+        pending: dict[int, list[Issue]] = defaultdict(list)
+
+        def attach(issue: Issue) -> None:
+            seq = row_to_seq.get(issue.location.record_no or -1)
+            if seq is None:  # pragma: no cover - every frame issue names a row of the batch
+                raise AssertionError(f"issue {issue.code} names row {issue.location.record_no} outside the batch")
+            pending[seq].append(issue)
+
+        for rule in self.rules.frame_rules:
+            for issue in rule.check_frame(frame):
+                attach(issue)
+        if self.rules.text_cleaned is not None:
+            for issue in self.rules.text_cleaned.check_notes(frame, notes):
+                attach(issue)
+        raw_by_seq: dict[int, list[str]] = defaultdict(list)
+        for seq, raw in zip(seqs, raws, strict=True):
+            raw_by_seq[seq].append(raw)
+        typed = type_frame(frame)
+        for seq, encounter in iter_encounters(file, typed):
+            issues = pending.pop(seq, [])
+            for rule in self.rules.record_rules:
+                issues.extend(rule.check(encounter))
+            issues.sort(key=lambda i: (i.location.record_no or 0, i.code))
+            yield ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))

@@ -1,0 +1,128 @@
+"""Rule base classes.
+
+A rule has a stable code (two capital letters and three digits, never reused), a
+dotted name, a default severity, a category, a message template and a docstring
+that is its user documentation (one-line summary, then ``Bad:`` / ``Good:``).
+
+Two shapes:
+
+* :class:`FrameRule` looks at a whole batch at once with polars expressions and
+  yields an issue per failing row (format, required, consistency checks).
+* :class:`RecordRule` looks at one built :class:`~sendpro.model.encounter.Encounter`
+  (balancing, check digits, cross-field logic). Per-run state lives on the
+  instance; :meth:`Rule.finish` may report at the end of a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import polars as pl
+
+from sendpro.flatfile.layout import Layout
+from sendpro.model.encounter import Encounter
+from sendpro.report.issue import Category, Issue, Location, Severity
+
+
+class Scope(StrEnum):
+    """What a rule looks at."""
+
+    ROW = "row"
+    CLAIM = "claim"
+    LINE = "line"
+    FILE = "file"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What rules may know about the file being checked."""
+
+    file: str
+    layout: Layout
+    forbidden: str = "*~:^|"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Rule:
+    """Base class of every rule (see the module docstring)."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    category: ClassVar[Category] = Category.DATA
+    scope: ClassVar[Scope] = Scope.CLAIM
+    template: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    claim_types: ClassVar[frozenset[str]] = frozenset({"P", "I", "D"})
+    source: ClassVar[str] = "sendpro"
+
+    def __init__(self, severity: Severity | None = None) -> None:
+        self.effective_severity = severity or type(self).severity
+        self.context: RuleContext | None = None
+
+    def start(self, context: RuleContext) -> None:
+        """Begin a file; reset per-file state."""
+        self.context = context
+
+    def finish(self) -> Iterator[Issue]:
+        """End a file; yield issues that needed the whole file."""
+        return iter(())
+
+    @classmethod
+    def summary(cls) -> str:
+        """Return the first line of the rule's docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def issue(
+        self,
+        *,
+        record_no: int | None = None,
+        field: str | None = None,
+        claim_id: str | None = None,
+        line_no: int | None = None,
+        value: object = None,
+        member_id: str | None = None,
+        detail: Mapping[str, str] | None = None,
+        **params: object,
+    ) -> Issue:
+        """Render the message template with ``params`` and return the issue."""
+        params.setdefault("field", field)
+        message = self.template.format(**params)
+        file = self.context.file if self.context else None
+        return Issue(
+            code=self.code,
+            severity=self.effective_severity,
+            message=message,
+            location=Location(file=file, record_no=record_no, field=field, claim_id=claim_id, line_no=line_no),
+            rule_name=self.name,
+            category=self.category,
+            detail=dict(detail or {}),
+            value=None if value is None else str(value),
+            member_id=member_id,
+        )
+
+
+class FrameRule(Rule):
+    """A rule evaluated on a whole batch frame of canonical text."""
+
+    scope = Scope.ROW
+
+    def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
+        """Yield issues for the failing rows of ``frame``."""
+        raise NotImplementedError
+
+
+class RecordRule(Rule):
+    """A rule evaluated on one built encounter."""
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Yield issues for ``encounter``."""
+        raise NotImplementedError
+
+    def claim_issue(self, encounter: Encounter, **kwargs: Any) -> Issue:
+        """Return an issue located on ``encounter`` (claim row unless given)."""
+        kwargs.setdefault("record_no", encounter.header.row_no)
+        return self.issue(claim_id=encounter.claim_id, member_id=encounter.member.member_id, **kwargs)

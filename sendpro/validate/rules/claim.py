@@ -1,0 +1,263 @@
+"""Claim-level record rules (``CL``): codes, linkage and balancing of a whole encounter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sendpro.model.encounter import Cents, Encounter
+from sendpro.report.issue import Issue, Severity
+from sendpro.validate.rule import RecordRule
+
+
+def money(cents: Cents) -> str:
+    """Format cents as ``1234.50`` for messages."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+#: Claim frequency codes each claim type accepts (MassHealth edit #1).
+FREQUENCIES = {"P": frozenset("178"), "D": frozenset("178"), "I": frozenset("1234578")}
+
+#: CN101 contract type codes MassHealth accepts (MassHealth edit #2).
+CONTRACT_TYPES = frozenset({"01", "02", "03", "04", "05", "06", "09"})
+
+#: Most service lines one 837 claim may carry, per claim type.
+MAX_LINES = {"P": 50, "D": 50, "I": 999}
+
+
+class FrequencyForType(RecordRule):
+    """The claim frequency is not one the claim type allows.
+
+    Professional and dental claims take 1 (original), 7 (replacement) or 8
+    (void); institutional claims also 2-5 (MassHealth edit #1).
+
+    Bad: a professional claim with ``claim_frequency`` = ``3``.
+    Good: ``claim_frequency`` = ``1``, ``7`` or ``8``.
+    """
+
+    code = "CL010"
+    name = "claim.frequency"
+    source = "MassHealth SENDPro data quality (edit #1)"
+    template = "claim_frequency {frequency} is not allowed for {type_name} claims (allowed: {allowed})"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check CLM05-3 against the claim type."""
+        h = encounter.header
+        if h.claim_type not in FREQUENCIES or h.frequency is None:
+            return
+        allowed = FREQUENCIES[h.claim_type]
+        if h.frequency not in allowed:
+            names = {"P": "professional", "D": "dental", "I": "institutional"}
+            yield self.claim_issue(encounter, field="claim_frequency", frequency=h.frequency,
+                                   type_name=names[h.claim_type], allowed=", ".join(sorted(allowed)))
+
+
+class ContractType(RecordRule):
+    """The contract type (CN101) is not one MassHealth accepts.
+
+    Bad: ``contract_type`` = ``07``.
+    Good: ``contract_type`` = ``01``-``06`` or ``09`` (MassHealth edit #2).
+    """
+
+    code = "CL011"
+    name = "claim.contract_type"
+    source = "MassHealth SENDPro data quality (edit #2)"
+    template = "contract_type {ct} is not one of 01-06, 09"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check CN101 against the accepted set."""
+        ct = encounter.header.contract_type
+        if ct is not None and ct not in CONTRACT_TYPES:
+            yield self.claim_issue(encounter, field="contract_type", value=ct, ct=ct)
+
+
+class OriginalForAdjustment(RecordRule):
+    """A replacement (7) or void (8) does not name the claim it replaces.
+
+    MassHealth links adjustments to originals through REF*F8 (edit #9).
+
+    Bad: ``claim_frequency`` = ``7`` with an empty ``original_claim_id``.
+    Good: ``claim_frequency`` = ``7`` and ``original_claim_id`` = the original MCE claim id.
+    """
+
+    code = "CL012"
+    name = "claim.original_missing"
+    source = "MassHealth SENDPro (edit #9)"
+    template = "a {what} (claim_frequency {frequency}) must name the original claim in original_claim_id"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check that frequency 7/8 carries an original claim id."""
+        h = encounter.header
+        if h.frequency in ("7", "8") and h.original_claim_id is None:
+            what = "replacement" if h.frequency == "7" else "void"
+            yield self.claim_issue(encounter, field="original_claim_id", what=what, frequency=h.frequency)
+
+
+class OriginalOnOriginal(RecordRule):
+    """An original claim (frequency 1) names an original claim id; it is ignored.
+
+    Bad: ``claim_frequency`` = ``1`` with ``original_claim_id`` filled.
+    Good: ``original_claim_id`` only with frequency 7 or 8.
+    """
+
+    code = "CL013"
+    name = "claim.original_unexpected"
+    severity = Severity.WARNING
+    template = "original_claim_id is only used with claim_frequency 7 or 8; it is ignored"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Warn about an original claim id on a non-adjustment."""
+        h = encounter.header
+        if h.frequency not in (None, "7", "8") and h.original_claim_id is not None:
+            yield self.claim_issue(encounter, field="original_claim_id")
+        elif h.original_claim_id is not None and h.original_claim_id == h.claim_id:
+            yield self.claim_issue(encounter, field="original_claim_id")
+
+
+class TotalChargeBalance(RecordRule):
+    """The claim's total charge is not the sum of its line charges.
+
+    Bad: ``total_charge`` = ``300`` with lines of ``200`` and ``50``.
+    Good: ``total_charge`` = ``250`` (CLM02 = sum of SV102).
+    """
+
+    code = "CL015"
+    name = "claim.total_charge_balance"
+    template = "total_charge {total} is not the sum of the line charges {lines} (difference {diff})"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Compare CLM02 with the sum of the line charges."""
+        total = encounter.header.total_charge
+        charges = [ln.charge for ln in encounter.lines]
+        if total is None or not charges or any(c is None for c in charges):
+            return
+        s = sum(c for c in charges if c is not None)
+        if s != total:
+            yield self.claim_issue(encounter, field="total_charge", total=money(total), lines=money(s),
+                                   diff=money(total - s))
+
+
+class TotalPaidBalance(RecordRule):
+    """The claim's total paid is not the sum of its line paid amounts.
+
+    Bad: ``total_paid`` = ``180`` with lines paid ``100`` and ``75``.
+    Good: ``total_paid`` = ``175`` (AMT*D = sum of SVD02).
+    """
+
+    code = "CL016"
+    name = "claim.total_paid_balance"
+    template = "total_paid {total} is not the sum of the line paid amounts {lines} (difference {diff})"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Compare AMT*D with the sum of the line paid amounts."""
+        total = encounter.header.total_paid
+        paid = [ln.paid for ln in encounter.lines]
+        if total is None or not paid or any(p is None for p in paid):
+            return
+        s = sum(p for p in paid if p is not None)
+        if s != total:
+            yield self.claim_issue(encounter, field="total_paid", total=money(total), lines=money(s),
+                                   diff=money(total - s))
+
+
+class DeniedClaim(RecordRule):
+    """A denied claim pays something, or a line of it carries no adjustment.
+
+    A denied claim (``claim_status`` = ``D``) reports paid 0 and at least one
+    adjustment per line saying why.
+
+    Bad: ``claim_status`` = ``D`` with ``total_paid`` = ``40``.
+    Good: ``claim_status`` = ``D``, ``total_paid`` = ``0``, every line with a CO/PR adjustment.
+    """
+
+    code = "CL017"
+    name = "claim.denied"
+    template = "{problem}"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check paid amounts and adjustments of denied claims."""
+        h = encounter.header
+        if h.status != "D":
+            return
+        if h.total_paid not in (None, 0):
+            yield self.claim_issue(encounter, field="total_paid",
+                                   problem=f"a denied claim must have total_paid 0, not {money(h.total_paid or 0)}")
+        for ln in encounter.lines:
+            if not ln.adjustments:
+                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number,
+                                       field="line_adj_group_1",
+                                       problem="a line of a denied claim needs at least one adjustment (why it was denied)")
+
+
+class TooManyLines(RecordRule):
+    """The claim has more service lines than one 837 claim may carry.
+
+    Professional and dental claims carry at most 50 lines (2400 loop repeat);
+    split larger claims in the MCE system.
+
+    Bad: a professional claim with 51 lines.
+    Good: at most 50 lines.
+    """
+
+    code = "CL018"
+    name = "claim.too_many_lines"
+    template = "the claim has {n} service lines; an 837{kind} claim carries at most {max}"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Count the lines against the claim type's maximum."""
+        ct = encounter.claim_type
+        if ct in MAX_LINES and len(encounter.lines) > MAX_LINES[ct]:
+            yield self.claim_issue(encounter, n=len(encounter.lines), kind=ct, max=MAX_LINES[ct])
+
+
+class IncompleteClaimAdjustment(RecordRule):
+    """A claim-level adjustment lacks its group, reason or amount.
+
+    Bad: ``claim_adj_group_1`` = ``CO`` with no reason or amount.
+    Good: ``CO`` / ``45`` / ``25.00`` together, or none of them.
+    """
+
+    code = "CL021"
+    name = "claim.adjustment_incomplete"
+    template = "claim adjustment {n} needs a group, a reason and an amount (missing: {missing})"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check that each claim adjustment triple is complete."""
+        for n, adj in enumerate(encounter.header.adjustments, start=1):
+            missing = [name for name, v in (("group", adj.group), ("reason", adj.reason), ("amount", adj.amount))
+                       if v is None]
+            if missing:
+                yield self.claim_issue(encounter, field=f"claim_adj_{missing[0]}_{n}", n=n, missing=", ".join(missing))
+
+
+CLAIM_RULES: tuple[type[RecordRule], ...] = (
+    FrequencyForType, ContractType, OriginalForAdjustment, OriginalOnOriginal, TotalChargeBalance,
+    TotalPaidBalance, DeniedClaim, TooManyLines, IncompleteClaimAdjustment,
+)
+
+
+class ClaimTypeWithoutOutput(RecordRule):
+    """The claim type has no output in this run, so the claim cannot be converted.
+
+    Each claim type goes to its own 837 (professional X298A1, institutional
+    X299A1, dental X300A1); a claim whose type has no writer in this version of
+    sendpro is kept out rather than dropped.
+
+    Bad: a claim of a type this sendpro cannot write.
+    Good: claim types P, I and D in a medical/dental extract.
+    """
+
+    code = "CL019"
+    name = "claim.type_without_output"
+    template = "claim type {ct} has no 837 output in this version of sendpro"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Reject claims whose type this run cannot write."""
+        assert self.context is not None
+        writable = self.context.extra.get("writable_types")
+        ct = encounter.claim_type
+        if writable is not None and ct is not None and ct not in writable:
+            yield self.claim_issue(encounter, field="claim_type", ct=ct)
+
+
+CLAIM_RULES = (*CLAIM_RULES, ClaimTypeWithoutOutput)
