@@ -177,7 +177,7 @@ class _Run:
             for reader in readers:
                 scan = reader.scan()
                 self.report.inputs.append(InputSummary(reader.name, layout.name, scan.data_rows, scan.claims,
-                                                       scan.split_claims, dict(scan.claim_types)))
+                                                       scan.split_claims))
             outputs = OutputSet(self.out_dir)
             jsonl = JsonlFormatter(outputs.open("errors.jsonl"), cfg.include_values)
             csvf = CsvFormatter(outputs.open("errors.csv"), cfg.include_values)
@@ -186,7 +186,7 @@ class _Run:
             self._sinks = (jsonl, csvf)
             rows_done = 0
             rows_total = sum(i.rows for i in self.report.inputs)
-            for reader in readers:
+            for reader, summary in zip(readers, self.report.inputs, strict=True):
                 header = reader.header_text()
                 trailer = reader.scan().trailer_record
                 sums = trailer_amount_fields(layout)
@@ -195,6 +195,8 @@ class _Run:
                         self.emit(item)
                         continue
                     self.route(item, outputs, settings, layout, header, trailer, sums)
+                    bucket = claim_type_bucket(item.encounter.claim_type)
+                    summary.claims_by_type[bucket] = summary.claims_by_type.get(bucket, 0) + 1
                     rows_done += item.raw_line_count
                     if cfg.progress is not None:
                         cfg.progress(rows_done, rows_total)

@@ -261,18 +261,27 @@ def rules(verbose: bool, select: str | None) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--defects", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of claims that get one seeded defect.")
+@click.option("--layout", default=None, help="Write a fixed-width layout (e.g. mce-fw-example) instead of mce-v1.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def sample(claims: int, types: str, seed: int, defects: float, out_file: Path) -> None:
-    """Write synthetic mce-v1 encounters (never real members, providers or claims)."""
+def sample(claims: int, types: str, seed: int, defects: float, layout: str | None, out_file: Path) -> None:
+    """Write synthetic encounters (never real members, providers or claims), mce-v1 by default."""
     from sendpro.sample import write_sample
 
     chosen = tuple(t.strip().upper() for t in types.split(",") if t.strip())
     if not chosen or any(t not in ("P", "I", "D") for t in chosen):
         raise click.BadParameter("types must be a comma-separated list of P, I and D", param_hint="--types")
+    lay = load_layout(layout) if layout else None
+    if lay is not None:
+        unsupported = [t for t in chosen if t not in lay.claim_types]
+        if unsupported:
+            raise click.BadParameter(f"layout {lay.name} carries claim types {', '.join(lay.claim_types)} only",
+                                     param_hint="--types")
+        if defects and lay.format.value != "delimited":
+            raise click.BadParameter("seeded defects are only available for mce-v1 samples", param_hint="--defects")
     out_file.parent.mkdir(parents=True, exist_ok=True)
     temp = out_file.with_name(f".{out_file.name}.tmp")
     with temp.open("w", encoding="utf-8", newline="\n") as handle:
-        summary = write_sample(handle, claims, types=chosen, seed=seed, defect_rate=defects)
+        summary = write_sample(handle, claims, types=chosen, seed=seed, defect_rate=defects, layout=lay)
     os.replace(temp, out_file)
     click.echo(f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
                err=True)

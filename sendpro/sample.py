@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from sendpro.flatfile.fixedwidth import write_fixed_width
+from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.fields import FIELDS
 
 COLUMNS: tuple[str, ...] = tuple(fd.name for fd in FIELDS)
@@ -236,6 +238,27 @@ DEFECTS: tuple[Callable[[list[dict[str, str]]], str], ...] = (
 )
 
 
+def iter_sample_claims(
+    claims: int,
+    *,
+    types: Sequence[str] = ("P",),
+    seed: int = 1,
+    defect_rate: float = 0.0,
+    start: dt.date = dt.date(2026, 1, 5),
+) -> Iterator[tuple[list[dict[str, str]], str | None]]:
+    """Yield ``(rows, seeded defect code or None)`` for ``claims`` synthetic claims."""
+    gen = _Generator(seed, start)
+    defect_rng = random.Random(seed + 7919)
+    for i in range(claims):
+        claim_type = types[i % len(types)]
+        claim_id = f"SP{seed % 1000:03d}{i + 1:09d}"
+        rows = gen.claim(claim_id, claim_type)
+        code = None
+        if defect_rate and defect_rng.random() < defect_rate:
+            code = defect_rng.choice(DEFECTS)(rows)
+        yield rows, code
+
+
 def write_sample(
     out: TextIO,
     claims: int,
@@ -244,31 +267,45 @@ def write_sample(
     seed: int = 1,
     defect_rate: float = 0.0,
     start: dt.date = dt.date(2026, 1, 5),
+    layout: Layout | None = None,
 ) -> SampleSummary:
-    """Write ``claims`` synthetic ``mce-v1`` claims to ``out`` and return what was written.
+    """Write ``claims`` synthetic claims to ``out`` and return what was written.
 
-    ``defect_rate`` is the share of claims that get exactly one seeded defect;
-    each is listed in :attr:`SampleSummary.defects` with the rule code that must
-    report it.
+    The default encoding is ``mce-v1``; a fixed-width ``layout`` writes its
+    records instead (fields the layout does not map are left out). ``defect_rate``
+    is the share of claims that get exactly one seeded defect; each is listed in
+    :attr:`SampleSummary.defects` with the rule code that must report it.
     """
-    gen = _Generator(seed, start)
-    defect_rng = random.Random(seed + 7919)
     summary = SampleSummary()
+    generated = iter_sample_claims(claims, types=types, seed=seed, defect_rate=defect_rate, start=start)
+    if layout is not None and layout.format is Format.FIXED_WIDTH:
+        if defect_rate:
+            raise ValueError("seeded defects are only available for mce-v1 samples")
+        mapped = set(layout.model_fields)
+
+        def claims_only() -> Iterator[list[dict[str, str]]]:
+            for rows, _ in generated:
+                kept = [{k: v for k, v in r.items() if k in mapped} for r in rows]
+                _count(summary, kept)
+                yield kept
+
+        write_fixed_width(out, layout, claims_only(), {"submitter_id": "SAMPLE", "file_date": start.strftime("%Y%m%d")})
+        return summary
     out.write("|".join(COLUMNS) + "\n")
-    for i in range(claims):
-        claim_type = types[i % len(types)]
-        claim_id = f"SP{seed % 1000:03d}{i + 1:09d}"
-        rows = gen.claim(claim_id, claim_type)
-        if defect_rate and defect_rng.random() < defect_rate:
-            code = defect_rng.choice(DEFECTS)(rows)
-            summary.defects.append((claim_id, code))
+    for rows, code in generated:
+        if code is not None:
+            summary.defects.append((rows[0]["mce_claim_id"], code))
         for row in rows:
             line = "|".join(row.get(c, "") for c in COLUMNS)
             if row.get("__truncate__"):
                 line = line[: len(line) // 2].rsplit("|", 1)[0]
             out.write(line + "\n")
-        summary.claims += 1
-        summary.rows += len(rows)
-        summary.charge_cents += int(round(float(rows[0]["total_charge"]) * 100))
-        summary.paid_cents += int(round(float(rows[0]["total_paid"]) * 100))
+        _count(summary, rows)
     return summary
+
+
+def _count(summary: SampleSummary, rows: list[dict[str, str]]) -> None:
+    summary.claims += 1
+    summary.rows += len(rows)
+    summary.charge_cents += int(round(float(rows[0]["total_charge"]) * 100))
+    summary.paid_cents += int(round(float(rows[0]["total_paid"]) * 100))

@@ -169,3 +169,30 @@ def encode_number(value: Decimal | int, pic: Picture) -> str:
     if pic.sign_mode is SignMode.TRAILING_SEPARATE:
         return digits + ("-" if negative else "+")
     return digits
+
+
+def decode_number(text: str, pic: Picture) -> Decimal:
+    """Decode a numeric field (the inverse of :func:`encode_number`).
+
+    Raises:
+        ValueError: the text does not fit the picture.
+    """
+    if pic.alphanumeric:
+        raise ValueError(f"picture {pic.text} is not numeric")
+    body = text
+    negative = False
+    if pic.sign_mode is SignMode.TRAILING_OVERPUNCH and text:
+        last = text[-1]
+        if last in OVERPUNCH_POSITIVE:
+            body = text[:-1] + str(OVERPUNCH_POSITIVE.index(last))
+        elif last in OVERPUNCH_NEGATIVE:
+            body = text[:-1] + str(OVERPUNCH_NEGATIVE.index(last))
+            negative = True
+    elif pic.sign_mode is SignMode.LEADING_SEPARATE and text[:1] in ("+", "-", " "):
+        negative, body = text[0] == "-", text[1:]
+    elif pic.sign_mode is SignMode.TRAILING_SEPARATE and text[-1:] in ("+", "-", " "):
+        negative, body = text[-1] == "-", text[:-1]
+    if not body.isdigit() or len(body) != pic.digits + pic.decimals:
+        raise ValueError(f"{text!r} does not fit picture {pic.text}")
+    value = Decimal(int(body)) / (Decimal(10) ** pic.decimals)
+    return -value if negative else value

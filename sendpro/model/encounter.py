@@ -28,8 +28,8 @@ class Address:
 
     @property
     def present(self) -> bool:
-        """Return True when the address has a street line and a city (N3 and N4 can be sent)."""
-        return bool(self.line and self.city)
+        """Return True when street, city, state and ZIP are all there (N3 and N4 can be sent)."""
+        return bool(self.line and self.city and self.state and self.zip)
 
 
 @dataclass(frozen=True, slots=True)

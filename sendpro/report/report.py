@@ -119,7 +119,7 @@ class InputSummary:
     rows: int
     claims: int
     split_claims: int = 0
-    claim_types: dict[str, int] = field(default_factory=dict)
+    claims_by_type: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a dict."""

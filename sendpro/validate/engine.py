@@ -19,7 +19,7 @@ import polars as pl
 from sendpro.flatfile.reader import KIND_OTHER, FlatFileReader
 from sendpro.model.build import iter_encounters
 from sendpro.model.encounter import Encounter
-from sendpro.model.typing import clean_text_frame, type_frame
+from sendpro.model.typing import clean_text_frame, ensure_model_columns, type_frame
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.registry import RuleSet
 from sendpro.validate.rule import RuleContext
@@ -74,6 +74,9 @@ class ValidationEngine:
             yield from rule.finish()
 
     def _run_batch(self, file: str, frame: pl.DataFrame, expected_fields: int) -> Iterator[ClaimResult]:
+        # Every model field as a column (null when the layout does not map it),
+        # so rules and the builder never meet a missing column.
+        frame = ensure_model_columns(frame)
         frame, notes = clean_text_frame(frame, forbidden=self.forbidden)
         broken = pl.col("_kind") == KIND_OTHER
         if expected_fields:

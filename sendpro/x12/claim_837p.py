@@ -32,7 +32,8 @@ class Claim837P(ClaimWriter):
             self.person("DN", enc.referring)
         if enc.rendering is not None:
             self.person("82", enc.rendering)
-        if enc.facility is not None and enc.facility.address is not None and enc.facility.address.present:
+        f = enc.facility
+        if f is not None and f.last_name and f.address is not None and f.address.present:
             self.person("77", enc.facility)
             self.address(enc.facility.address)
         self.payer_loops(enc)

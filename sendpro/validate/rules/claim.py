@@ -260,4 +260,29 @@ class ClaimTypeWithoutOutput(RecordRule):
             yield self.claim_issue(encounter, field="claim_type", ct=ct)
 
 
-CLAIM_RULES = (*CLAIM_RULES, ClaimTypeWithoutOutput)
+class MemberAddressIncomplete(RecordRule):
+    """The member's address is only partly given, so it is not sent.
+
+    The subscriber N3/N4 segments need street, city, state and ZIP together.
+
+    Bad: ``member_address`` filled, ``member_city`` empty.
+    Good: all four filled, or none.
+    """
+
+    code = "MB020"
+    name = "member.address_incomplete"
+    severity = Severity.WARNING
+    template = "the member address is not sent: {missing} empty"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Warn when the member address is partly filled."""
+        a = encounter.member.address
+        parts = {"member_address": a.line, "member_city": a.city, "member_state": a.state, "member_zip": a.zip}
+        given = [k for k, v in parts.items() if v is not None]
+        missing = [k for k, v in parts.items() if v is None]
+        if given and missing:
+            yield self.claim_issue(encounter, field=missing[0],
+                                   missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"))
+
+
+CLAIM_RULES = (*CLAIM_RULES, ClaimTypeWithoutOutput, MemberAddressIncomplete)

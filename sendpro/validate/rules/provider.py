@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from sendpro.model.encounter import Encounter
-from sendpro.report.issue import Issue
+from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
 
 
@@ -64,4 +64,58 @@ class NpiCheckDigit(RecordRule):
                                        column="line_rendering_npi")
 
 
-PROVIDER_RULES: tuple[type[RecordRule], ...] = (NpiCheckDigit,)
+class ProviderIncomplete(RecordRule):
+    """A rendering, referring or attending provider is given without its NPI or last name.
+
+    The 837 names a provider with both (NM1 last name and NM109 NPI); half a
+    provider cannot be sent.
+
+    Bad: ``referring_npi`` filled, ``referring_last_name`` empty.
+    Good: both filled, or both empty.
+    """
+
+    code = "PV020"
+    name = "provider.incomplete"
+    template = "the {role} provider needs both {role}_npi and {role}_last_name ({missing} is empty)"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Check that each named provider has an NPI and a last name."""
+        for p in (encounter.rendering, encounter.referring, encounter.attending):
+            if p is None:
+                continue
+            missing = "npi" if p.npi is None else "last_name" if p.last_name is None else None
+            if missing is not None:
+                yield self.claim_issue(encounter, field=f"{p.role}_{missing}", role=p.role,
+                                       missing=f"{p.role}_{missing}")
+
+
+class FacilityIncomplete(RecordRule):
+    """The service facility is only partly given, so it is not sent.
+
+    Loop 2310C needs the facility's name and full address (street, city, state, ZIP).
+
+    Bad: ``facility_name`` without ``facility_address``.
+    Good: every facility column filled, or none.
+    """
+
+    code = "PV021"
+    name = "provider.facility_incomplete"
+    severity = Severity.WARNING
+    template = "the service facility is not sent: {missing} empty"
+
+    def check(self, encounter: Encounter) -> Iterator[Issue]:
+        """Warn when facility columns are partly filled."""
+        f = encounter.facility
+        if f is None:
+            return
+        a = f.address
+        parts = {"facility_name": f.last_name, "facility_address": a.line if a else None,
+                 "facility_city": a.city if a else None, "facility_state": a.state if a else None,
+                 "facility_zip": a.zip if a else None}
+        missing = [k for k, v in parts.items() if v is None]
+        if missing:
+            yield self.claim_issue(encounter, field=missing[0],
+                                   missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"))
+
+
+PROVIDER_RULES: tuple[type[RecordRule], ...] = (NpiCheckDigit, ProviderIncomplete, FacilityIncomplete)

@@ -1,0 +1,131 @@
+"""Rule cases as data: every ``fixtures/rules/<CODE>.toml`` case runs through the real engine.
+
+A case builds an input from the valid base claim (tests/helpers.py) plus
+overrides, runs the default rules, and checks that its rule fires (``fail``)
+with the expected ``[code, row, field]`` issues, or does not (``pass``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sendpro.flatfile.layout import Role, load_layout
+from sendpro.flatfile.picture import decode_number, encode_number
+from sendpro.validate.rules import DEFAULT_RULES
+from tests.helpers import BASE_LINES, all_issues, claim_rows, fw_text, mce_text, run_engine
+
+RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
+
+
+def _rows_of(spec: dict[str, Any]) -> list[dict[str, str]]:
+    lines = spec.get("lines")
+    count = spec.get("line_count")
+    if count:
+        generated = [{**BASE_LINES[i % len(BASE_LINES)], "line_number": str(i + 1)} for i in range(count)]
+        rows = claim_rows(spec.get("claim"), lines, base_lines=generated)
+    else:
+        rows = claim_rows(spec.get("claim"), lines)
+    keep = spec.get("keep_lines")
+    return rows[:keep] if keep else rows
+
+
+def _apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
+    lines = text.split("\n")
+    for edit in edits:
+        if "insert" in edit:
+            lines.insert(int(edit["after"]), str(edit["insert"]))
+            continue
+        i = int(edit["line"]) - 1
+        if "truncate" in edit:
+            lines[i] = lines[i][: int(edit["truncate"])]
+        elif "replace" in edit:
+            lines[i] = str(edit["replace"])
+        elif "sub" in edit:
+            old, new = edit["sub"]
+            lines[i] = lines[i].replace(old, new)
+        elif edit.get("delete"):
+            del lines[i]
+    return "\n".join(lines)
+
+
+def _refresh_fw_trailer(text: str) -> str:
+    """Recompute the example layout's trailer after edits, so only the edited rule fires."""
+    lay = load_layout("mce-fw-example")
+    claim, trailer = lay.record(Role.CLAIM), lay.record(Role.TRAILER)
+    assert claim and trailer
+    total_spec = next(f for f in claim.fields if f.field == "total_charge")
+    lines = [ln for ln in text.split("\n") if ln]
+    body = [ln for ln in lines if not ln.startswith("TR")]
+    total = Decimal(0)
+    for ln in body:
+        if ln.startswith("CL") and total_spec.start and total_spec.picture:
+            raw = ln[total_spec.start - 1 : total_spec.end]
+            total += decode_number(raw, total_spec.picture)
+    chars = list(next(ln for ln in lines if ln.startswith("TR")))
+    for f in trailer.fields:
+        assert f.start and f.picture
+        value: Decimal | int = len(body) + 1 if f.check == "count:records" else total
+        chars[f.start - 1 : f.end] = list(encode_number(value, f.picture))
+    return "\n".join([*body, "".join(chars)]) + "\n"
+
+
+def build_input(case: dict[str, Any], tmp_path: Path) -> Path:
+    """Write the case's input file."""
+    layout = case.get("layout", "mce-v1")
+    claims = case.get("claims") or [case]
+    rows = [_rows_of(c) for c in claims]
+    if layout == "mce-v1":
+        text = mce_text([r for c in rows for r in c], extra_columns=case.get("extra_columns", ()))
+        text = _apply_edits(text, case.get("edits", []))
+    else:
+        text = _apply_edits(fw_text(rows), case.get("edits", []))
+        text = _refresh_fw_trailer(text)
+    path = tmp_path / ("input.txt" if layout == "mce-v1" else "input.dat")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rule_case(rule_case: dict[str, Any], tmp_path: Path) -> None:
+    path = build_input(rule_case, tmp_path)
+    claims, file_issues = run_engine(path, rule_case.get("layout", "mce-v1"), rule_case.get("context"))
+    issues = all_issues(claims, file_issues)
+    code = rule_case["code"]
+    found = {(i.code, i.location.record_no, i.location.field or "") for i in issues}
+    if rule_case["expect"] == "pass":
+        assert not [i for i in issues if i.code == code], [i.message for i in issues if i.code == code]
+        return
+    assert any(i.code == code for i in issues), f"{code} did not fire; found {sorted(found)}"
+    for expected in rule_case.get("issues", []):
+        exp_code, row = expected[0], expected[1]
+        exp_field = expected[2] if len(expected) > 2 else ""
+        assert (exp_code, row, exp_field) in found, f"missing {expected}; found {sorted(found)}"
+    for i in issues:
+        if i.code == code:
+            assert i.message and "{" not in i.message, i.message
+
+
+def test_every_rule_has_pass_and_fail_cases() -> None:
+    """Each default rule has a case file with at least one passing and one failing case."""
+    missing = []
+    for rule in DEFAULT_RULES:
+        path = RULE_FIXTURES / f"{rule.code}.toml"
+        if not path.is_file():
+            missing.append(f"{rule.code}: no file")
+            continue
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        kinds = {c.get("expect") for c in data.get("case", [])}
+        if not {"pass", "fail"} <= kinds:
+            missing.append(f"{rule.code}: needs pass and fail cases (has {sorted(kinds)})")
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("path", sorted(RULE_FIXTURES.glob("*.toml")), ids=lambda p: p.stem)
+def test_case_files_name_known_rules(path: Path) -> None:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert data["code"] == path.stem
+    assert data["code"] in {r.code for r in DEFAULT_RULES}
