@@ -32,7 +32,14 @@ from sendpro.profiles import load_profile
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.issue import Issue
-from sendpro.report.report import InputSummary, IssueCounter, OutputFile, Reconciliation, RunReport, Totals
+from sendpro.report.report import (
+    InputSummary,
+    IssueCounter,
+    OutputFile,
+    Reconciliation,
+    RunReport,
+    Totals,
+)
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
 from sendpro.validate.registry import RuleRegistry
@@ -101,11 +108,11 @@ def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layo
     if not fits:
         hint = ""
         if near:
-            n, name, missing = min(near)
-            hint = f"; closest is {name}, which needs column(s) {', '.join(missing[:5])}"
+            _, closest, lacking = min(near)
+            hint = f"; closest is {closest}, which needs column(s) {', '.join(lacking[:5])}"
         raise UsageError(f"{path}: the header row matches no known layout{hint}; pass --layout NAME or PATH")
-    names = ", ".join(lay.name for lay in fits)
-    raise UsageError(f"{path}: the header row fits several layouts ({names}); pass --layout to choose one")
+    fitting = ", ".join(lay.name for lay in fits)
+    raise UsageError(f"{path}: the header row fits several layouts ({fitting}); pass --layout to choose one")
 
 
 def _required_everywhere(layout: Layout, field_name: str) -> bool:
@@ -166,8 +173,14 @@ class _Run:
         self.report.profile = profile.name
         self.report.usage = settings.envelope.usage
         readers = [
-            FlatFileReader(p, layout, encoding=cfg.encoding, chunk_lines=cfg.chunk_lines,
-                           display_name=str(p), temp_dir=cfg.temp_dir)
+            FlatFileReader(
+                p,
+                layout,
+                encoding=cfg.encoding,
+                chunk_lines=cfg.chunk_lines,
+                display_name=str(p),
+                temp_dir=cfg.temp_dir,
+            )
             for p in self.inputs
         ]
         outputs: OutputSet | None = None
@@ -176,8 +189,9 @@ class _Run:
             # file stops the run with no output at all.
             for reader in readers:
                 scan = reader.scan()
-                self.report.inputs.append(InputSummary(reader.name, layout.name, scan.data_rows, scan.claims,
-                                                       scan.split_claims))
+                self.report.inputs.append(
+                    InputSummary(reader.name, layout.name, scan.data_rows, scan.claims, scan.split_claims)
+                )
             outputs = OutputSet(self.out_dir)
             jsonl = JsonlFormatter(outputs.open("errors.jsonl"), cfg.include_values)
             csvf = CsvFormatter(outputs.open("errors.csv"), cfg.include_values)
@@ -216,8 +230,16 @@ class _Run:
             for sink in self._sinks:
                 sink.handle(issue)
 
-    def route(self, result: ClaimResult, outputs: OutputSet, settings: PacdrSettings, layout: Layout,
-              header: str | None, trailer: str | None, sums: tuple[str, ...]) -> None:
+    def route(
+        self,
+        result: ClaimResult,
+        outputs: OutputSet,
+        settings: PacdrSettings,
+        layout: Layout,
+        header: str | None,
+        trailer: str | None,
+        sums: tuple[str, ...],
+    ) -> None:
         enc = result.encounter
         bucket = claim_type_bucket(enc.claim_type)
         self.totals_in.setdefault(bucket, Totals()).add(_encounter_totals(enc, result.raw_line_count))
@@ -237,14 +259,21 @@ class _Run:
         if out is None:
             key = f"837{bucket}"
             handle = outputs.open(key, encoding="ascii")
-            out = _TypeOutput(key, PacdrWriter(handle, CLAIM_WRITERS[bucket], settings, self.control,
-                                               self.config.clock))
+            out = _TypeOutput(
+                key,
+                PacdrWriter(handle, CLAIM_WRITERS[bucket], settings, self.control, self.config.clock),
+            )
             self.x12[bucket] = out
         out.writer.write(enc)
         self.accepted_rows[bucket] = self.accepted_rows.get(bucket, 0) + result.raw_line_count
 
-    def finish(self, outputs: OutputSet, settings: PacdrSettings, layout: Layout,
-               file_name: Callable[[str, dt.date, int], str]) -> None:
+    def finish(
+        self,
+        outputs: OutputSet,
+        settings: PacdrSettings,
+        layout: Layout,
+        file_name: Callable[[str, dt.date, int], str],
+    ) -> None:
         cfg = self.config
         report = self.report
         # Close writers and name the 837 files (the name may hold the ISA13).
@@ -272,14 +301,35 @@ class _Run:
             rec = Reconciliation(input=self.totals_in.get(bucket, Totals()))
             if bucket in x12_files:
                 t = tally_837(x12_files[bucket])
-                rec.accepted = Totals(self.accepted_rows.get(bucket, 0), t.claims, t.lines, t.charge, t.paid,
-                                      t.line_charge, t.line_paid)
+                rec.accepted = Totals(
+                    self.accepted_rows.get(bucket, 0),
+                    t.claims,
+                    t.lines,
+                    t.charge,
+                    t.paid,
+                    t.line_charge,
+                    t.line_paid,
+                )
                 key = self.x12[bucket].key
                 digest, size = outputs.sha256(key)
                 ws = self.x12[bucket].writer.summary
-                report.outputs.append(OutputFile(
-                    outputs.final_name(key), "837", bucket, t.claims, t.lines, 0, t.segments, t.transactions,
-                    ws.interchange_control, ws.group_control, ws.version, digest, size))
+                report.outputs.append(
+                    OutputFile(
+                        outputs.final_name(key),
+                        "837",
+                        bucket,
+                        t.claims,
+                        t.lines,
+                        0,
+                        t.segments,
+                        t.transactions,
+                        ws.interchange_control,
+                        ws.group_control,
+                        ws.version,
+                        digest,
+                        size,
+                    )
+                )
             if bucket in reject_keys:
                 key = reject_keys[bucket]
                 path = outputs.close(key)
@@ -289,16 +339,28 @@ class _Run:
                     side.add(t2)
                 rec.rejected = side
                 digest, size = outputs.sha256(key)
-                report.outputs.append(OutputFile(key, "rejects", bucket, side.claims, side.lines, side.rows,
-                                                 sha256=digest, bytes=size))
+                report.outputs.append(
+                    OutputFile(
+                        key,
+                        "rejects",
+                        bucket,
+                        side.claims,
+                        side.lines,
+                        side.rows,
+                        sha256=digest,
+                        bytes=size,
+                    )
+                )
             report.reconciliation[bucket] = rec
         overall = report.overall
         scanned_rows = sum(i.rows for i in report.inputs)
         scanned_claims = sum(i.claims for i in report.inputs)
         problems = [f"{b}: {r.differences()}" for b, r in report.reconciliation.items() if not r.balanced]
         if overall.input.rows != scanned_rows or overall.input.claims != scanned_claims:
-            problems.append(f"read {overall.input.rows} rows / {overall.input.claims} claims, "
-                            f"but the first pass counted {scanned_rows} / {scanned_claims}")
+            problems.append(
+                f"read {overall.input.rows} rows / {overall.input.claims} claims, "
+                f"but the first pass counted {scanned_rows} / {scanned_claims}"
+            )
         for sink in self._sinks:
             sink.stop(report)
         for key in ("errors.jsonl", "errors.csv"):
@@ -308,12 +370,14 @@ class _Run:
         exit_code = EXIT_REJECTED if self.rejected_claims else EXIT_OK
         failure: SendproError | None = None
         if problems:
-            failure = ReconciliationError("counts or totals do not reconcile (a sendpro bug; nothing was "
-                                          "published): " + "; ".join(problems))
+            failure = ReconciliationError(
+                "counts or totals do not reconcile (a sendpro bug; nothing was published): " + "; ".join(problems)
+            )
         elif px:
             failure = OutputValidationError(
                 f"pyx12 found {len(px)} problem(s) in the 837 output (a sendpro bug); the 837 file(s) were not "
-                f"published; see errors.jsonl (codes PX...)")
+                f"published; see errors.jsonl (codes PX...)"
+            )
         if failure is not None:
             for out in self.x12.values():
                 outputs.discard(out.key)

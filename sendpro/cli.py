@@ -21,7 +21,7 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
 from sendpro.errors import SendproError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
-from sendpro.report.issue import Issue, Severity
+from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
 from sendpro.x12.envelope import SequentialControlNumbers
 
@@ -38,8 +38,12 @@ def _split_codes(value: str | None) -> tuple[str, ...]:
 
 def common_options(func: F) -> F:
     """Options every command that reads maps shares."""
-    func = click.option("--map-cache", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Directory for sendpro's derived pyx12 maps (default: the user cache).")(func)
+    func = click.option(
+        "--map-cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Directory for sendpro's derived pyx12 maps (default: the user cache).",
+    )(func)
     return func
 
 
@@ -52,30 +56,86 @@ def cli() -> None:
 # -- convert --------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for the 837 files, rejects, errors and report.json.")
-@click.option("--layout", default=None, help="Layout name (see `sendpro layouts`) or path; default: from the header row.")
-@click.option("--profile", default="masshealth-sendpro", show_default=True, help="Submission profile name or path.")
-@click.option("--usage", type=click.Choice(["T", "P"], case_sensitive=False), default=None,
-              help="ISA15: T test or P production (default: the profile's).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the 837 files, rejects, errors and report.json.",
+)
+@click.option(
+    "--layout",
+    default=None,
+    help="Layout name (see `sendpro layouts`) or path; default: from the header row.",
+)
+@click.option(
+    "--profile",
+    default="masshealth-sendpro",
+    show_default=True,
+    help="Submission profile name or path.",
+)
+@click.option(
+    "--usage",
+    type=click.Choice(["T", "P"], case_sensitive=False),
+    default=None,
+    help="ISA15: T test or P production (default: the profile's).",
+)
 @click.option("--no-validate-output", is_flag=True, help="Skip pyx12 validation of the 837 output (faster).")
-@click.option("--include-values", is_flag=True,
-              help="Put raw values and unmasked member ids into errors.jsonl/csv (PHI: handle with care).")
+@click.option(
+    "--include-values",
+    is_flag=True,
+    help="Put raw values and unmasked member ids into errors.jsonl/csv (PHI: handle with care).",
+)
 @click.option("--encoding", default=None, help="Override the layout's character encoding (e.g. cp1252).")
-@click.option("--select", default=None, help="Run only rules whose codes start with these prefixes (comma-separated).")
-@click.option("--ignore", default=None, help="Skip rules whose codes start with these prefixes (comma-separated).")
-@click.option("--max-issues", type=click.IntRange(min=0), default=DEFAULT_MAX_ISSUES, show_default=True,
-              help="Issues written to errors.jsonl/csv (0 = all); every issue is still counted.")
-@click.option("--control-number", type=click.IntRange(1, 999_999_999), default=None,
-              help="First ISA13/GS06 control number (default: derived from the clock).")
-@click.option("--batch-lines", type=click.IntRange(min=100), default=20_000, show_default=True,
-              help="Input lines parsed per batch (bounds memory).")
+@click.option(
+    "--select",
+    default=None,
+    help="Run only rules whose codes start with these prefixes (comma-separated).",
+)
+@click.option(
+    "--ignore",
+    default=None,
+    help="Skip rules whose codes start with these prefixes (comma-separated).",
+)
+@click.option(
+    "--max-issues",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ISSUES,
+    show_default=True,
+    help="Issues written to errors.jsonl/csv (0 = all); every issue is still counted.",
+)
+@click.option(
+    "--control-number",
+    type=click.IntRange(1, 999_999_999),
+    default=None,
+    help="First ISA13/GS06 control number (default: derived from the clock).",
+)
+@click.option(
+    "--batch-lines",
+    type=click.IntRange(min=100),
+    default=20_000,
+    show_default=True,
+    help="Input lines parsed per batch (bounds memory).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @common_options
-def convert(inputs: tuple[Path, ...], out_dir: Path, layout: str | None, profile: str, usage: str | None,
-            no_validate_output: bool, include_values: bool, encoding: str | None, select: str | None,
-            ignore: str | None, max_issues: int, control_number: int | None, batch_lines: int, quiet: bool,
-            map_cache: Path | None) -> None:
+def convert(
+    inputs: tuple[Path, ...],
+    out_dir: Path,
+    layout: str | None,
+    profile: str,
+    usage: str | None,
+    no_validate_output: bool,
+    include_values: bool,
+    encoding: str | None,
+    select: str | None,
+    ignore: str | None,
+    max_issues: int,
+    control_number: int | None,
+    batch_lines: int,
+    quiet: bool,
+    map_cache: Path | None,
+) -> None:
     """Convert INPUT extract(s) into 837 PACDR files, rejects and reports in --out."""
     progress = _Progress() if sys.stderr.isatty() and not quiet else None
     config = RunConfig(
@@ -114,8 +174,9 @@ class _Progress:
         if self._bar is None:
             if total < 50_000:
                 return  # short runs finish before a bar helps
-            self._bar = click.progressbar(length=total, label="converting", file=sys.stderr,
-                                          show_pos=True, show_percent=True)
+            self._bar = click.progressbar(
+                length=total, label="converting", file=sys.stderr, show_pos=True, show_percent=True
+            )
             self._bar.__enter__()
         self._bar.update(done - self._done)
         self._done = done
@@ -127,8 +188,9 @@ class _Progress:
 
 def render_summary(report: RunReport, out_dir: Path) -> str:
     """Return the human summary of a convert run."""
-    lines = [f"sendpro {report.sendpro_version}: layout {report.layout}, profile {report.profile} "
-             f"(usage {report.usage})"]
+    lines = [
+        f"sendpro {report.sendpro_version}: layout {report.layout}, profile {report.profile} (usage {report.usage})"
+    ]
     for i in report.inputs:
         split = f", {i.split_claims} split claim(s) regrouped" if i.split_claims else ""
         lines.append(f"  read {i.file}: {i.rows} rows, {i.claims} claims{split}")
@@ -144,16 +206,21 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     for o in report.outputs:
         where = out_dir / o.name
         if o.kind == "837":
-            lines.append(f"  {where}: {o.claims} claims, {o.transactions} transaction set(s), {o.segments} "
-                         f"segments, ISA13 {o.interchange_control:09d} (pyx12: {report.output_validation})"
-                         if o.interchange_control is not None else f"  {where}")
+            lines.append(
+                f"  {where}: {o.claims} claims, {o.transactions} transaction set(s), {o.segments} "
+                f"segments, ISA13 {o.interchange_control:09d} (pyx12: {report.output_validation})"
+                if o.interchange_control is not None
+                else f"  {where}"
+            )
         elif o.kind == "rejects":
             lines.append(f"  {where}: {o.claims} rejected claim(s) in the input layout; fix and run again")
         elif o.kind == "errors" and o.name.endswith(".jsonl"):
             c = report.issues
-            lines.append(f"  {out_dir / 'errors.jsonl'} (and errors.csv): {c.total} issue(s): "
-                         f"{c.by_severity.get('error', 0)} error(s), {c.by_severity.get('warning', 0)} warning(s)"
-                         + (f"; first {c.written} written" if c.truncated else ""))
+            lines.append(
+                f"  {out_dir / 'errors.jsonl'} (and errors.csv): {c.total} issue(s): "
+                f"{c.by_severity.get('error', 0)} error(s), {c.by_severity.get('warning', 0)} warning(s)"
+                + (f"; first {c.written} written" if c.truncated else "")
+            )
     lines.append(f"  {out_dir / 'report.json'}")
     if report.issues.by_code:
         lines.append("")
@@ -216,8 +283,10 @@ def layouts(name: str | None) -> None:
     if name:
         lay = load_layout(name)
         click.echo(f"{lay.name}: {lay.title}")
-        click.echo(f"  format {lay.format.value}, encoding {lay.encoding}, claim types {', '.join(lay.claim_types)}"
-                   + (f", delimiter {lay.delimiter!r}" if lay.format.value == "delimited" else ""))
+        click.echo(
+            f"  format {lay.format.value}, encoding {lay.encoding}, claim types {', '.join(lay.claim_types)}"
+            + (f", delimiter {lay.delimiter!r}" if lay.format.value == "delimited" else "")
+        )
         if lay.format.value == "delimited":
             for spec in lay.fields:
                 col = spec.column if spec.column != spec.field else ""
@@ -259,9 +328,18 @@ def rules(verbose: bool, select: str | None) -> None:
 @click.option("--claims", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--types", default="P", show_default=True, help="Claim types, e.g. P or P,I,D.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--defects", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Share of claims that get one seeded defect.")
-@click.option("--layout", default=None, help="Write a fixed-width layout (e.g. mce-fw-example) instead of mce-v1.")
+@click.option(
+    "--defects",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of claims that get one seeded defect.",
+)
+@click.option(
+    "--layout",
+    default=None,
+    help="Write a fixed-width layout (e.g. mce-fw-example) instead of mce-v1.",
+)
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def sample(claims: int, types: str, seed: int, defects: float, layout: str | None, out_file: Path) -> None:
     """Write synthetic encounters (never real members, providers or claims), mce-v1 by default."""
@@ -274,8 +352,10 @@ def sample(claims: int, types: str, seed: int, defects: float, layout: str | Non
     if lay is not None:
         unsupported = [t for t in chosen if t not in lay.claim_types]
         if unsupported:
-            raise click.BadParameter(f"layout {lay.name} carries claim types {', '.join(lay.claim_types)} only",
-                                     param_hint="--types")
+            raise click.BadParameter(
+                f"layout {lay.name} carries claim types {', '.join(lay.claim_types)} only",
+                param_hint="--types",
+            )
         if defects and lay.format.value != "delimited":
             raise click.BadParameter("seeded defects are only available for mce-v1 samples", param_hint="--defects")
     out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -283,15 +363,21 @@ def sample(claims: int, types: str, seed: int, defects: float, layout: str | Non
     with temp.open("w", encoding="utf-8", newline="\n") as handle:
         summary = write_sample(handle, claims, types=chosen, seed=seed, defect_rate=defects, layout=lay)
     os.replace(temp, out_file)
-    click.echo(f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
-               err=True)
+    click.echo(
+        f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
+        err=True,
+    )
 
 
 # -- entry point ------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (errors are one readable line, never a traceback)."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="sendpro", standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="sendpro",
+            standalone_mode=False,
+        )
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
@@ -311,8 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SENDPRO_DEBUG"):
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(f"sendpro: internal error: {type(exc).__name__}: {first} "
-                   "(set SENDPRO_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"sendpro: internal error: {type(exc).__name__}: {first} (set SENDPRO_DEBUG=1 for a traceback)",
+            err=True,
+        )
         return EXIT_ERROR
     return EXIT_OK
 

@@ -21,24 +21,130 @@ from sendpro.model.fields import FIELDS
 
 COLUMNS: tuple[str, ...] = tuple(fd.name for fd in FIELDS)
 
-_SURNAMES = ("ALDER", "BIRCHWOOD", "CALLOWAY", "DUNMORE", "ELLSWORTH", "FAIRBANK", "GARROWAY", "HOLLIS",
-             "IVERSEN", "JESSUP", "KINCAID", "LANGLEY", "MERRIWEATHER", "NORCROSS", "OAKHURST", "PEMBERTON",
-             "QUINCEY", "RADCLIFFE", "STANWOOD", "THORNBURY", "UPTON", "VANCE", "WHITLOCK", "YARDLEY")
-_GIVEN = ("ADA", "BRAM", "CORA", "DEV", "ELLA", "FINN", "GWEN", "HUGO", "IRIS", "JUDE", "KAI", "LENA",
-          "MILO", "NORA", "OTIS", "PIA", "REX", "SAGE", "TESS", "VIGO")
+_SURNAMES = (
+    "ALDER",
+    "BIRCHWOOD",
+    "CALLOWAY",
+    "DUNMORE",
+    "ELLSWORTH",
+    "FAIRBANK",
+    "GARROWAY",
+    "HOLLIS",
+    "IVERSEN",
+    "JESSUP",
+    "KINCAID",
+    "LANGLEY",
+    "MERRIWEATHER",
+    "NORCROSS",
+    "OAKHURST",
+    "PEMBERTON",
+    "QUINCEY",
+    "RADCLIFFE",
+    "STANWOOD",
+    "THORNBURY",
+    "UPTON",
+    "VANCE",
+    "WHITLOCK",
+    "YARDLEY",
+)
+_GIVEN = (
+    "ADA",
+    "BRAM",
+    "CORA",
+    "DEV",
+    "ELLA",
+    "FINN",
+    "GWEN",
+    "HUGO",
+    "IRIS",
+    "JUDE",
+    "KAI",
+    "LENA",
+    "MILO",
+    "NORA",
+    "OTIS",
+    "PIA",
+    "REX",
+    "SAGE",
+    "TESS",
+    "VIGO",
+)
 _ODD_NAMES = ("MUÑOZ-ALDER", "O'HOLLIS", "BØRRESEN", "LANGLEY*VANCE", "CÔTÉ")
-_STREETS = ("ELM", "MAPLE", "HARBOR", "MILL", "ORCHARD", "SUMMIT", "RIVER", "CEDAR", "WILLOW", "BEACON")
-_CITIES = (("BOSTON", "02118"), ("WORCESTER", "01608"), ("SPRINGFIELD", "01103"), ("LOWELL", "01852"),
-           ("BROCKTON", "02301"), ("NEW BEDFORD", "02740"), ("QUINCY", "02169"), ("FALL RIVER", "02720"))
-_ORG_WORDS = ("HARBORVIEW", "RIVERBEND", "NORTHFIELD", "SUMMIT", "CEDAR HILL", "BAYSIDE", "GREENWAY", "OLD MILL")
-_ORG_KINDS = ("FAMILY PRACTICE", "MEDICAL GROUP", "HEALTH CENTER", "PEDIATRICS", "BEHAVIORAL HEALTH", "CLINIC")
+_STREETS = (
+    "ELM",
+    "MAPLE",
+    "HARBOR",
+    "MILL",
+    "ORCHARD",
+    "SUMMIT",
+    "RIVER",
+    "CEDAR",
+    "WILLOW",
+    "BEACON",
+)
+_CITIES = (
+    ("BOSTON", "02118"),
+    ("WORCESTER", "01608"),
+    ("SPRINGFIELD", "01103"),
+    ("LOWELL", "01852"),
+    ("BROCKTON", "02301"),
+    ("NEW BEDFORD", "02740"),
+    ("QUINCY", "02169"),
+    ("FALL RIVER", "02720"),
+)
+_ORG_WORDS = (
+    "HARBORVIEW",
+    "RIVERBEND",
+    "NORTHFIELD",
+    "SUMMIT",
+    "CEDAR HILL",
+    "BAYSIDE",
+    "GREENWAY",
+    "OLD MILL",
+)
+_ORG_KINDS = (
+    "FAMILY PRACTICE",
+    "MEDICAL GROUP",
+    "HEALTH CENTER",
+    "PEDIATRICS",
+    "BEHAVIORAL HEALTH",
+    "CLINIC",
+)
 _TAXONOMY = ("207Q00000X", "208D00000X", "261QF0400X", "207R00000X", "103T00000X", "363LF0000X")
 # Procedure, typical charge in dollars, dx used with it.
-_PROCEDURES = (("99213", 120), ("99214", 180), ("99203", 150), ("36415", 15), ("85025", 25),
-               ("80053", 40), ("93000", 60), ("90834", 140), ("97110", 55), ("G0439", 170),
-               ("90471", 30), ("81002", 12), ("99396", 210), ("96127", 20))
-_DIAGNOSES = ("J069", "E119", "I10", "M545", "Z0000", "F329", "R509", "K219", "E785", "J45909", "F411",
-              "M25561", "R1084", "Z23", "N390")
+_PROCEDURES = (
+    ("99213", 120),
+    ("99214", 180),
+    ("99203", 150),
+    ("36415", 15),
+    ("85025", 25),
+    ("80053", 40),
+    ("93000", 60),
+    ("90834", 140),
+    ("97110", 55),
+    ("G0439", 170),
+    ("90471", 30),
+    ("81002", 12),
+    ("99396", 210),
+    ("96127", 20),
+)
+_DIAGNOSES = (
+    "J069",
+    "E119",
+    "I10",
+    "M545",
+    "Z0000",
+    "F329",
+    "R509",
+    "K219",
+    "E785",
+    "J45909",
+    "F411",
+    "M25561",
+    "R1084",
+    "Z23",
+    "N390",
+)
 _POS = ("11", "11", "11", "22", "23", "02", "12", "19")
 
 
@@ -78,17 +184,24 @@ class _Generator:
         self.billing = []
         for _ in range(60):
             city, zip_code = rng.choice(_CITIES)
-            self.billing.append({
-                "billing_npi": npi_with_check_digit("1" + "".join(rng.choice("0123456789") for _ in range(8))),
-                "billing_org_name": f"{rng.choice(_ORG_WORDS)} {rng.choice(_ORG_KINDS)}",
-                "billing_tax_id": "".join(rng.choice("0123456789") for _ in range(9)),
-                "billing_taxonomy": rng.choice(_TAXONOMY),
-                "billing_address": f"{rng.randint(1, 999)} {rng.choice(_STREETS)} ST",
-                "billing_city": city, "billing_state": "MA", "billing_zip": zip_code + "1234",
-            })
+            self.billing.append(
+                {
+                    "billing_npi": npi_with_check_digit("1" + "".join(rng.choice("0123456789") for _ in range(8))),
+                    "billing_org_name": f"{rng.choice(_ORG_WORDS)} {rng.choice(_ORG_KINDS)}",
+                    "billing_tax_id": "".join(rng.choice("0123456789") for _ in range(9)),
+                    "billing_taxonomy": rng.choice(_TAXONOMY),
+                    "billing_address": f"{rng.randint(1, 999)} {rng.choice(_STREETS)} ST",
+                    "billing_city": city,
+                    "billing_state": "MA",
+                    "billing_zip": zip_code + "1234",
+                }
+            )
         self.rendering = [
-            (npi_with_check_digit("1" + "".join(rng.choice("0123456789") for _ in range(8))),
-             rng.choice(_SURNAMES), rng.choice(_GIVEN))
+            (
+                npi_with_check_digit("1" + "".join(rng.choice("0123456789") for _ in range(8))),
+                rng.choice(_SURNAMES),
+                rng.choice(_GIVEN),
+            )
             for _ in range(150)
         ]
 
@@ -99,10 +212,14 @@ class _Generator:
         last = rng.choice(_ODD_NAMES) if rng.random() < 0.01 else rng.choice(_SURNAMES)
         return {
             "member_id": "1" + "".join(rng.choice("0123456789") for _ in range(11)),
-            "member_last_name": last, "member_first_name": rng.choice(_GIVEN),
-            "member_dob": dob.strftime("%Y%m%d"), "member_gender": rng.choice("MF"),
+            "member_last_name": last,
+            "member_first_name": rng.choice(_GIVEN),
+            "member_dob": dob.strftime("%Y%m%d"),
+            "member_gender": rng.choice("MF"),
             "member_address": f"{rng.randint(1, 999)} {rng.choice(_STREETS)} AVE",
-            "member_city": city, "member_state": "MA", "member_zip": zip_code,
+            "member_city": city,
+            "member_state": "MA",
+            "member_zip": zip_code,
         }
 
     def claim(self, claim_id: str, claim_type: str) -> list[dict[str, str]]:
@@ -111,9 +228,13 @@ class _Generator:
         adjudicated = service + dt.timedelta(days=rng.randint(5, 40))
         denied = rng.random() < 0.03
         head: dict[str, str] = {
-            "claim_type": claim_type, "mce_claim_id": claim_id, "claim_frequency": "1",
-            "claim_status": "D" if denied else "P", "contract_type": rng.choice(("01", "01", "02", "05")),
-            "adjudication_date": adjudicated.strftime("%Y%m%d"), "place_of_service": rng.choice(_POS),
+            "claim_type": claim_type,
+            "mce_claim_id": claim_id,
+            "claim_frequency": "1",
+            "claim_status": "D" if denied else "P",
+            "contract_type": rng.choice(("01", "01", "02", "05")),
+            "adjudication_date": adjudicated.strftime("%Y%m%d"),
+            "place_of_service": rng.choice(_POS),
         }
         head.update(self.member())
         head.update(rng.choice(self.billing))
@@ -138,9 +259,14 @@ class _Generator:
             charge = base * 100 * units + rng.choice((0, 0, 50, 99))
             paid = 0 if denied else int(charge * rng.uniform(0.4, 0.9))
             line: dict[str, str] = {
-                "line_number": str(n), "procedure_code": proc, "units": str(units), "unit_type": "UN",
-                "line_from_date": service.strftime("%Y%m%d"), "line_to_date": service.strftime("%Y%m%d"),
-                "line_charge": _money(charge), "line_paid": _money(paid),
+                "line_number": str(n),
+                "procedure_code": proc,
+                "units": str(units),
+                "unit_type": "UN",
+                "line_from_date": service.strftime("%Y%m%d"),
+                "line_to_date": service.strftime("%Y%m%d"),
+                "line_charge": _money(charge),
+                "line_paid": _money(paid),
                 "dx_pointer_1": str(rng.randint(1, n_dx)),
             }
             if rng.random() < 0.1:
@@ -149,14 +275,24 @@ class _Generator:
             adj_n = 1
             if remaining and not denied and rng.random() < 0.3:
                 copay = min(remaining, rng.choice((500, 1000, 2000)))
-                line.update({f"line_adj_group_{adj_n}": "PR", f"line_adj_reason_{adj_n}": "3",
-                             f"line_adj_amount_{adj_n}": _money(copay)})
+                line.update(
+                    {
+                        f"line_adj_group_{adj_n}": "PR",
+                        f"line_adj_reason_{adj_n}": "3",
+                        f"line_adj_amount_{adj_n}": _money(copay),
+                    }
+                )
                 remaining -= copay
                 adj_n += 1
             if remaining or denied:
                 reason = "96" if denied else "45"
-                line.update({f"line_adj_group_{adj_n}": "CO", f"line_adj_reason_{adj_n}": reason,
-                             f"line_adj_amount_{adj_n}": _money(remaining)})
+                line.update(
+                    {
+                        f"line_adj_group_{adj_n}": "CO",
+                        f"line_adj_reason_{adj_n}": reason,
+                        f"line_adj_amount_{adj_n}": _money(remaining),
+                    }
+                )
             total_charge += charge
             total_paid += paid
             lines.append(line)
@@ -233,8 +369,15 @@ def _defect_truncated(rows: list[dict[str, str]]) -> str:
 
 
 DEFECTS: tuple[Callable[[list[dict[str, str]]], str], ...] = (
-    _defect_npi, _defect_total_charge, _defect_date, _defect_dob, _defect_line_balance,
-    _defect_original, _defect_contract, _defect_dx_dot, _defect_truncated,
+    _defect_npi,
+    _defect_total_charge,
+    _defect_date,
+    _defect_dob,
+    _defect_line_balance,
+    _defect_original,
+    _defect_contract,
+    _defect_dx_dot,
+    _defect_truncated,
 )
 
 
@@ -289,7 +432,12 @@ def write_sample(
                 _count(summary, kept)
                 yield kept
 
-        write_fixed_width(out, layout, claims_only(), {"submitter_id": "SAMPLE", "file_date": start.strftime("%Y%m%d")})
+        write_fixed_width(
+            out,
+            layout,
+            claims_only(),
+            {"submitter_id": "SAMPLE", "file_date": start.strftime("%Y%m%d")},
+        )
         return summary
     out.write("|".join(COLUMNS) + "\n")
     for rows, code in generated:

@@ -21,25 +21,67 @@ FIXED_NOW = dt.datetime(2026, 11, 23, 10, 30, tzinfo=dt.timezone(dt.timedelta(ho
 
 # A valid, balanced two-line professional claim. Every identifier is synthetic.
 BASE_CLAIM: dict[str, str] = {
-    "claim_type": "P", "mce_claim_id": "C100", "claim_frequency": "1", "claim_status": "P",
-    "contract_type": "01", "adjudication_date": "20260301",
-    "member_id": "100000000001", "member_last_name": "ALDER", "member_first_name": "ADA",
-    "member_dob": "19800101", "member_gender": "F", "member_address": "12 ELM AVE",
-    "member_city": "BOSTON", "member_state": "MA", "member_zip": "02118",
-    "billing_npi": "1234567893", "billing_org_name": "HARBORVIEW CLINIC", "billing_tax_id": "123456789",
-    "billing_taxonomy": "207Q00000X", "billing_address": "1 MAIN ST", "billing_city": "BOSTON",
-    "billing_state": "MA", "billing_zip": "021181234",
-    "rendering_npi": "1245319599", "rendering_last_name": "HOLLIS", "rendering_first_name": "HUGO",
-    "place_of_service": "11", "dx_1": "J069", "dx_2": "E119",
-    "total_charge": "250.00", "total_paid": "175.00",
+    "claim_type": "P",
+    "mce_claim_id": "C100",
+    "claim_frequency": "1",
+    "claim_status": "P",
+    "contract_type": "01",
+    "adjudication_date": "20260301",
+    "member_id": "100000000001",
+    "member_last_name": "ALDER",
+    "member_first_name": "ADA",
+    "member_dob": "19800101",
+    "member_gender": "F",
+    "member_address": "12 ELM AVE",
+    "member_city": "BOSTON",
+    "member_state": "MA",
+    "member_zip": "02118",
+    "billing_npi": "1234567893",
+    "billing_org_name": "HARBORVIEW CLINIC",
+    "billing_tax_id": "123456789",
+    "billing_taxonomy": "207Q00000X",
+    "billing_address": "1 MAIN ST",
+    "billing_city": "BOSTON",
+    "billing_state": "MA",
+    "billing_zip": "021181234",
+    "rendering_npi": "1245319599",
+    "rendering_last_name": "HOLLIS",
+    "rendering_first_name": "HUGO",
+    "place_of_service": "11",
+    "dx_1": "J069",
+    "dx_2": "E119",
+    "total_charge": "250.00",
+    "total_paid": "175.00",
 }
 BASE_LINES: list[dict[str, str]] = [
-    {"line_number": "1", "procedure_code": "99213", "units": "1", "unit_type": "UN",
-     "line_from_date": "20260210", "line_to_date": "20260210", "line_charge": "200.00", "line_paid": "140.00",
-     "line_adj_group_1": "CO", "line_adj_reason_1": "45", "line_adj_amount_1": "60.00", "dx_pointer_1": "1"},
-    {"line_number": "2", "procedure_code": "36415", "units": "1", "unit_type": "UN",
-     "line_from_date": "20260210", "line_to_date": "20260210", "line_charge": "50.00", "line_paid": "35.00",
-     "line_adj_group_1": "CO", "line_adj_reason_1": "45", "line_adj_amount_1": "15.00", "dx_pointer_1": "2"},
+    {
+        "line_number": "1",
+        "procedure_code": "99213",
+        "units": "1",
+        "unit_type": "UN",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "200.00",
+        "line_paid": "140.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "60.00",
+        "dx_pointer_1": "1",
+    },
+    {
+        "line_number": "2",
+        "procedure_code": "36415",
+        "units": "1",
+        "unit_type": "UN",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "50.00",
+        "line_paid": "35.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "15.00",
+        "dx_pointer_1": "2",
+    },
 ]
 
 
@@ -66,8 +108,11 @@ def claim_rows(
     return rows
 
 
-def mce_text(rows: Iterable[Mapping[str, str]], columns: Sequence[str] = COLUMNS,
-             extra_columns: Sequence[str] = ()) -> str:
+def mce_text(
+    rows: Iterable[Mapping[str, str]],
+    columns: Sequence[str] = COLUMNS,
+    extra_columns: Sequence[str] = (),
+) -> str:
     """Return an mce-v1 file (header + rows)."""
     cols = [*columns, *extra_columns]
     out = ["|".join(cols)]
@@ -89,13 +134,21 @@ def fw_text(claims: Sequence[Sequence[Mapping[str, str]]], layout: Layout | None
     lay = layout or load_layout("mce-fw-example")
     mapped = set(lay.model_fields)
     buf = io.StringIO()
-    write_fixed_width(buf, lay, [[{k: v for k, v in r.items() if k in mapped} for r in c] for c in claims],
-                      {"submitter_id": "TEST", "file_date": "20260301"})
+    write_fixed_width(
+        buf,
+        lay,
+        [[{k: v for k, v in r.items() if k in mapped} for r in c] for c in claims],
+        {"submitter_id": "TEST", "file_date": "20260301"},
+    )
     return buf.getvalue()
 
 
-def run_engine(path: Path, layout: str | Layout = "mce-v1", extra: Mapping[str, Any] | None = None,
-               chunk_lines: int = 20_000) -> tuple[list[ClaimResult], list[Issue]]:
+def run_engine(
+    path: Path,
+    layout: str | Layout = "mce-v1",
+    extra: Mapping[str, Any] | None = None,
+    chunk_lines: int = 20_000,
+) -> tuple[list[ClaimResult], list[Issue]]:
     """Run the default rules over a file; return the claims and the file-level issues."""
     lay = load_layout(layout) if isinstance(layout, str) else layout
     claims: list[ClaimResult] = []

@@ -30,9 +30,7 @@ class ClaimIndex:
     """Run counts per claim id and a parking area for the rows of split claims."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        handle = tempfile.NamedTemporaryFile(
-            prefix="sendpro-claims-", suffix=".sqlite", dir=directory, delete=False
-        )
+        handle = tempfile.NamedTemporaryFile(prefix="sendpro-claims-", suffix=".sqlite", dir=directory, delete=False)
         handle.close()
         self.path = Path(handle.name)
         # isolation_level=None: we manage the transaction ourselves; one long write
@@ -73,9 +71,7 @@ class ClaimIndex:
         for i in range(0, len(unique), _IN_CHUNK):
             part = unique[i : i + _IN_CHUNK]
             marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                f"SELECT key, n FROM runs WHERE n > 1 AND key IN ({marks})", part
-            ).fetchall()
+            rows = self._db.execute(f"SELECT key, n FROM runs WHERE n > 1 AND key IN ({marks})", part).fetchall()
             found.update({k: int(n) for k, n in rows})
         return found
 
@@ -91,9 +87,7 @@ class ClaimIndex:
 
     def take(self, key: str) -> list[tuple[int, str]]:
         """Return and forget the parked lines of ``key``, in line order."""
-        rows = self._db.execute(
-            "SELECT line_no, raw FROM parked WHERE key = ? ORDER BY line_no", (key,)
-        ).fetchall()
+        rows = self._db.execute("SELECT line_no, raw FROM parked WHERE key = ? ORDER BY line_no", (key,)).fetchall()
         self._db.execute("DELETE FROM parked WHERE key = ?", (key,))
         return [(int(n), str(r)) for n, r in rows]
 

@@ -63,7 +63,9 @@ def write_fixed_width(
     assert claim_rec is not None and line_rec is not None
     records = 0
     sums: dict[str, Decimal] = {}
-    sum_fields = [f.check[4:] for f in (trail_rec.fields if trail_rec else ()) if f.check and f.check.startswith("sum:")]
+    sum_fields = [
+        f.check[4:] for f in (trail_rec.fields if trail_rec else ()) if f.check and f.check.startswith("sum:")
+    ]
     if head_rec is not None:
         out.write(encode_record(head_rec, layout, header or {}) + "\n")
         records += 1

@@ -195,8 +195,20 @@ class _LayoutBuilder:
         return value
 
     def build(self) -> Layout:
-        known = {"name", "title", "format", "encoding", "claim_types", "date_format", "delimiter",
-                 "quote", "header", "columns", "record_type", "description"}
+        known = {
+            "name",
+            "title",
+            "format",
+            "encoding",
+            "claim_types",
+            "date_format",
+            "delimiter",
+            "quote",
+            "header",
+            "columns",
+            "record_type",
+            "description",
+        }
         unknown = sorted(set(self.meta) - known)
         if unknown:
             raise self.fail(f"unknown [layout] key(s): {', '.join(unknown)}")
@@ -211,7 +223,7 @@ class _LayoutBuilder:
             raise self.fail(f"encoding {encoding!r} is not a known text encoding") from None
         claim_types = self.meta.get("claim_types", list(CLAIM_TYPES))
         if not isinstance(claim_types, list) or not claim_types:
-            raise self.fail("claim_types must be a non-empty list such as [\"P\", \"I\", \"D\"]")
+            raise self.fail('claim_types must be a non-empty list such as ["P", "I", "D"]')
         for ct in claim_types:
             if ct not in CLAIM_TYPES:
                 raise self.fail(f"claim type {ct!r} is not one of {', '.join(CLAIM_TYPES)}")
@@ -303,13 +315,11 @@ class _LayoutBuilder:
     def _record(self, raw: dict[str, Any], index: int, rt_start: int, rt_len: int) -> RecordSpec:
         rtype = raw.get("type")
         if not isinstance(rtype, str) or not rtype:
-            raise self.fail(f"[[record]] #{index + 1} needs a type such as \"CL\"")
+            raise self.fail(f'[[record]] #{index + 1} needs a type such as "CL"')
         try:
             role = Role(raw.get("role", ""))
         except ValueError:
-            raise self.fail(
-                f"record {rtype}: role {raw.get('role')!r} is not header, claim, line or trailer"
-            ) from None
+            raise self.fail(f"record {rtype}: role {raw.get('role')!r} is not header, claim, line or trailer") from None
         length = raw.get("length")
         specs: list[FieldSpec] = []
         for j, fraw in enumerate(raw.get("fields", [])):
@@ -354,7 +364,18 @@ class _LayoutBuilder:
         fixed: bool = False,
         role: Role | None = None,
     ) -> FieldSpec:
-        known = {"field", "name", "column", "position", "start", "length", "picture", "sign", "date_format", "check"}
+        known = {
+            "field",
+            "name",
+            "column",
+            "position",
+            "start",
+            "length",
+            "picture",
+            "sign",
+            "date_format",
+            "check",
+        }
         unknown = sorted(set(raw) - known)
         if unknown:
             raise self.fail(f"{where}: unknown key(s) {', '.join(unknown)}")
@@ -362,7 +383,7 @@ class _LayoutBuilder:
         meta_name = raw.get("name")
         meta_roles = (Role.HEADER, Role.TRAILER)
         if model_name is None and meta_name is None:
-            raise self.fail(f"{where}: needs field = \"<model field>\"")
+            raise self.fail(f'{where}: needs field = "<model field>"')
         if model_name is not None:
             if model_name not in FIELDS_BY_NAME:
                 hint = difflib.get_close_matches(str(model_name), list(FIELDS_BY_NAME), n=1)
@@ -371,8 +392,10 @@ class _LayoutBuilder:
             if role in meta_roles:
                 raise self.fail(f"{where}: {role.value if role else ''} records hold name = ..., not model fields")
         elif role not in meta_roles:
-            raise self.fail(f"{where}: name = {meta_name!r} is only allowed on header and trailer records; "
-                            "claim and line records map model fields with field = ...")
+            raise self.fail(
+                f"{where}: name = {meta_name!r} is only allowed on header and trailer records; "
+                "claim and line records map model fields with field = ..."
+            )
         name = str(model_name if model_name is not None else meta_name)
         picture = None
         if "picture" in raw:
@@ -387,8 +410,7 @@ class _LayoutBuilder:
             if start < 1 or length < 1:
                 raise self.fail(f"{where}: start and length must be positive")
             if picture is not None and picture.width != length:
-                raise self.fail(f"{where}: picture {picture.text} is {picture.width} characters "
-                                f"but length is {length}")
+                raise self.fail(f"{where}: picture {picture.text} is {picture.width} characters but length is {length}")
         date_format = raw.get("date_format")
         if date_format is not None and date_format not in DATE_FORMATS:
             raise self.fail(f"{where}: date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")

@@ -130,8 +130,8 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
     if pic.decimals:
         int_part = body.str.slice(0, body.str.len_chars() - pic.decimals)
         frac = body.str.slice(-pic.decimals, pic.decimals)
-        int_text = pl.when(int_part.str.len_chars() == 0).then(pl.lit("0")).otherwise(
-            int_part.str.strip_chars_start("0")
+        int_text = (
+            pl.when(int_part.str.len_chars() == 0).then(pl.lit("0")).otherwise(int_part.str.strip_chars_start("0"))
         )
         int_text = pl.when(int_text == "").then(pl.lit("0")).otherwise(int_text)
         magnitude = pl.concat_str([int_text, pl.lit("."), frac])

@@ -30,45 +30,69 @@ class FileProblem:
 
 
 EMPTY_FILE = FileProblem(
-    "FF001", "file.empty", "The input file is empty.",
-    bad="a zero-byte extract", good="an extract with a header row and data rows",
+    "FF001",
+    "file.empty",
+    "The input file is empty.",
+    bad="a zero-byte extract",
+    good="an extract with a header row and data rows",
 )
 NO_DATA_ROWS = FileProblem(
-    "FF002", "file.no_data_rows", "The input file has a header (or header/trailer records) but no data rows.",
-    bad="only the header row", good="the header row followed by one row per service line",
+    "FF002",
+    "file.no_data_rows",
+    "The input file has a header (or header/trailer records) but no data rows.",
+    bad="only the header row",
+    good="the header row followed by one row per service line",
 )
 MISSING_COLUMN = FileProblem(
-    "FF003", "file.missing_column",
+    "FF003",
+    "file.missing_column",
     "A column that the claims in the file require is missing from the header row.",
-    bad="a header without member_dob", good="every column the layout requires for the file's claim types",
+    bad="a header without member_dob",
+    good="every column the layout requires for the file's claim types",
 )
 LAYOUT_MISMATCH = FileProblem(
-    "FF004", "file.layout_mismatch",
+    "FF004",
+    "file.layout_mismatch",
     "The file does not look like the layout (wrong delimiter, wrong header, not a text extract).",
-    bad="a comma-separated file read as mce-v1", good="a pipe-delimited file with the mce-v1 header",
+    bad="a comma-separated file read as mce-v1",
+    good="a pipe-delimited file with the mce-v1 header",
 )
 BAD_ENCODING = FileProblem(
-    "FF005", "file.encoding",
+    "FF005",
+    "file.encoding",
     "The file holds bytes that are not valid in the declared character encoding.",
-    bad="a Windows-1252 byte 0xE9 in a UTF-8 extract", good="UTF-8 text, or encoding = \"cp1252\" in the layout",
+    bad="a Windows-1252 byte 0xE9 in a UTF-8 extract",
+    good='UTF-8 text, or encoding = "cp1252" in the layout',
 )
 TRAILER_COUNT = FileProblem(
-    "FF006", "file.trailer_count",
+    "FF006",
+    "file.trailer_count",
     "The trailer record's record count does not match the records in the file (the file is incomplete).",
-    bad="trailer count 120 with 118 records", good="trailer count equal to the records present",
+    bad="trailer count 120 with 118 records",
+    good="trailer count equal to the records present",
 )
 TRAILER_TOTAL = FileProblem(
-    "FF007", "file.trailer_total",
+    "FF007",
+    "file.trailer_total",
     "The trailer record's control total does not match the sum of the records.",
-    bad="trailer total 1500.00 with claims summing to 1450.00", good="trailer total equal to the claims' sum",
+    bad="trailer total 1500.00 with claims summing to 1450.00",
+    good="trailer total equal to the claims' sum",
 )
 RECORD_ORDER = FileProblem(
-    "FF008", "file.record_order",
+    "FF008",
+    "file.record_order",
     "Header or trailer records are missing, repeated or out of place.",
-    bad="records after the trailer", good="one header record first and one trailer record last",
+    bad="records after the trailer",
+    good="one header record first and one trailer record last",
 )
 
 FILE_PROBLEMS: tuple[FileProblem, ...] = (
-    EMPTY_FILE, NO_DATA_ROWS, MISSING_COLUMN, LAYOUT_MISMATCH, BAD_ENCODING,
-    TRAILER_COUNT, TRAILER_TOTAL, RECORD_ORDER,
+    EMPTY_FILE,
+    NO_DATA_ROWS,
+    MISSING_COLUMN,
+    LAYOUT_MISMATCH,
+    BAD_ENCODING,
+    TRAILER_COUNT,
+    TRAILER_TOTAL,
+    RECORD_ORDER,
 )

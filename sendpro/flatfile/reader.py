@@ -40,7 +40,13 @@ from sendpro.flatfile.problems import (
     TRAILER_TOTAL,
 )
 from sendpro.flatfile.source import LineChunk, iter_line_chunks
-from sendpro.model.fields import CLAIM_FIELDS, CLAIM_TYPE_NAMES, FIELDS_BY_NAME, Level, required_fields
+from sendpro.model.fields import (
+    CLAIM_FIELDS,
+    CLAIM_TYPE_NAMES,
+    FIELDS_BY_NAME,
+    Level,
+    required_fields,
+)
 
 T = TypeVar("T")
 
@@ -64,7 +70,16 @@ _ROLE_KIND = {
 
 #: Bookkeeping columns of a batch frame (model fields are the others).
 META_COLUMNS = (
-    "_row", "_claim_row", "_raw", "_claim_seq", "_first", "_runs", "_nolines", "_nf", "_kind", "_len",
+    "_row",
+    "_claim_row",
+    "_raw",
+    "_claim_seq",
+    "_first",
+    "_runs",
+    "_nolines",
+    "_nf",
+    "_kind",
+    "_len",
 )
 
 
@@ -220,11 +235,11 @@ class FlatFileReader:
     def _open_delimited(self, first: str) -> InputInfo:
         lay = self.layout
         if not lay.header:
-            index = {s.field: s.position for s in lay.fields if s.position is not None}
-            expected = max(index.values()) + 1
-            return InputInfo(self.name, self.path, lay, self.encoding, (), index, expected)
+            positions = {s.field: s.position for s in lay.fields if s.position is not None}
+            expected = max(positions.values()) + 1
+            return InputInfo(self.name, self.path, lay, self.encoding, (), positions, expected)
         names = [n.strip() for n in self._split_line(first)]
-        known = {s.column: s for s in lay.fields}
+        known = {s.column: s for s in lay.fields if s.column}
         if len(names) == 1:
             guesses = [d for d in (",", "\t", ";", "|", "*", "^") if d != lay.delimiter and d in first]
             looks = f"; it looks {guesses[0]!r}-delimited" if guesses else ""
@@ -253,14 +268,24 @@ class FlatFileReader:
                 index[spec.field] = pos
         if "mce_claim_id" not in index:
             raise MISSING_COLUMN.error(
-                self.name, f"the header row has no {lay.column_for('mce_claim_id')} column, which groups rows into claims"
+                self.name,
+                f"the header row has no {lay.column_for('mce_claim_id')} column, which groups rows into claims",
             )
         if "claim_type" not in index and len(lay.claim_types) > 1:
             raise MISSING_COLUMN.error(
-                self.name, f"the header row has no {lay.column_for('claim_type')} column (P, I or D per claim)"
+                self.name,
+                f"the header row has no {lay.column_for('claim_type')} column (P, I or D per claim)",
             )
         return InputInfo(
-            self.name, self.path, lay, self.encoding, tuple(names), index, len(names), tuple(unknown), first
+            self.name,
+            self.path,
+            lay,
+            self.encoding,
+            tuple(names),
+            index,
+            len(names),
+            tuple(unknown),
+            first,
         )
 
     def _open_fixed(self, first: str) -> InputInfo:
@@ -283,7 +308,8 @@ class FlatFileReader:
     def _parse(self, lines: Sequence[str], line_nos: Sequence[int], only: set[str] | None = None) -> pl.DataFrame:
         """Parse physical lines into a row-level frame of canonical text."""
         base = pl.DataFrame(
-            {"_raw": list(lines), "_row": list(line_nos)}, schema={"_raw": pl.String, "_row": pl.Int64}
+            {"_raw": list(lines), "_row": list(line_nos)},
+            schema={"_raw": pl.String, "_row": pl.Int64},
         )
         if self.layout.format is Format.DELIMITED:
             return self._parse_delimited(base, only)
@@ -300,7 +326,11 @@ class FlatFileReader:
             # again for every one of the ~130 columns.
             base = base.with_columns(pl.col("_raw").str.split(lay.delimiter).alias("_parts"))
         parts = pl.col("_parts")
-        exprs: list[pl.Expr] = [pl.col("_raw"), pl.col("_row"), parts.list.len().cast(pl.Int64).alias("_nf")]
+        exprs: list[pl.Expr] = [
+            pl.col("_raw"),
+            pl.col("_row"),
+            parts.list.len().cast(pl.Int64).alias("_nf"),
+        ]
         exprs.append(pl.lit(KIND_ROW).alias("_kind"))
         for spec in lay.fields:
             if only is not None and spec.field not in only:
@@ -322,7 +352,10 @@ class FlatFileReader:
         for rec in reversed(lay.records):
             kind = pl.when(rt == rec.type).then(pl.lit(_ROLE_KIND[rec.role])).otherwise(kind)
         exprs: list[pl.Expr] = [
-            raw, pl.col("_row"), kind.alias("_kind"), raw.str.len_chars().cast(pl.Int64).alias("_len"),
+            raw,
+            pl.col("_row"),
+            kind.alias("_kind"),
+            raw.str.len_chars().cast(pl.Int64).alias("_len"),
             pl.lit(None, dtype=pl.Int64).alias("_nf"),
         ]
         for rec in lay.records:
@@ -395,14 +428,17 @@ class FlatFileReader:
                     raise RECORD_ORDER.error(
                         self.name, f"line {int(frame['_row'][0])}: records after the trailer record"
                     )
-                positions = frame.with_row_index("_pos").filter(
-                    pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER])
-                ).select("_pos", "_kind", "_row", "_raw")
+                positions = (
+                    frame.with_row_index("_pos")
+                    .filter(pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER]))
+                    .select("_pos", "_kind", "_row", "_raw")
+                )
                 for pos, kind, row, raw in positions.iter_rows():
                     if kind == KIND_HEADER:
                         if records_before + pos != 0:
                             raise RECORD_ORDER.error(
-                                self.name, f"line {row}: a header record may only be the first record"
+                                self.name,
+                                f"line {row}: a header record may only be the first record",
                             )
                         header_record = str(raw)
                     else:
@@ -447,16 +483,22 @@ class FlatFileReader:
         if fixed and trailer_spec is not None:
             if trailer_record is None:
                 raise RECORD_ORDER.error(
-                    self.name, f"the file has no {trailer_spec.type} trailer record: it may be truncated"
+                    self.name,
+                    f"the file has no {trailer_spec.type} trailer record: it may be truncated",
                 )
-            self._check_trailer(trailer_spec.fields, trailer_record, trailer_line, records, data_rows,
-                                claim_records, sums)
+            self._check_trailer(
+                trailer_spec.fields,
+                trailer_record,
+                trailer_line,
+                records,
+                data_rows,
+                claim_records,
+                sums,
+            )
         self._check_columns(info, types)
         claims_total, split = index.finish_scan()
         blanks_inside = sum(1 for b in blank_nos if b < last_data_line)
-        self._scan = ScanResult(
-            data_rows, claims_total, split, types, header_record, trailer_record, blanks_inside
-        )
+        self._scan = ScanResult(data_rows, claims_total, split, types, header_record, trailer_record, blanks_inside)
         return self._scan
 
     def _check_trailer(
@@ -478,7 +520,11 @@ class FlatFileReader:
             expr = _value_expr(pl.col("v"), spec, self.layout)
             text = frame.select(expr)[spec.field][0]
             if spec.check.startswith("count:"):
-                expected = {"count:records": records, "count:data": data_rows, "count:claims": claim_records}[spec.check]
+                expected = {
+                    "count:records": records,
+                    "count:data": data_rows,
+                    "count:claims": claim_records,
+                }[spec.check]
                 if text is None or not str(text).isdigit() or int(str(text)) != expected:
                     raise TRAILER_COUNT.error(
                         self.name,
@@ -606,7 +652,7 @@ class FlatFileReader:
                 pl.lit(False).alias("_nolines"),
                 pl.lit(None, dtype=pl.Int64).alias("_len"),
             )
-        n_runs = int(out["_run"].max() or 0) + 1 if out.height else 0
+        n_runs = int(out.select(pl.col("_run").max()).item() or 0) + 1 if out.height else 0
         self._seq += n_runs
         return out.with_columns(
             (pl.col("_run") + seq0).alias("_claim_seq"),
@@ -619,8 +665,10 @@ class FlatFileReader:
         claim_id = is_claim.cast(pl.Int64).cum_sum().alias("_cl")
         frame = frame.with_columns(claim_id)
         frame = frame.with_columns(
-            *[pl.when(is_claim).then(pl.col(c)).otherwise(None).forward_fill().over("_run").alias(c)
-              for c in claim_cols],
+            *[
+                pl.when(is_claim).then(pl.col(c)).otherwise(None).forward_fill().over("_run").alias(c)
+                for c in claim_cols
+            ],
             pl.when(is_claim).then(pl.col("_row")).otherwise(None).forward_fill().over("_run").alias("_claim_row"),
             pl.when(is_claim).then(pl.col("_raw")).otherwise(None).forward_fill().over("_run").alias("_cl_raw"),
             (pl.col("_kind") != KIND_CLAIM).any().over("_cl").alias("_has_lines"),

@@ -87,4 +87,3 @@ def trailer_amount_fields(layout: Layout) -> tuple[str, ...]:
     if spec is None:
         return ()
     return tuple(f.check[4:] for f in spec.fields if f.check and f.check.startswith("sum:"))
-

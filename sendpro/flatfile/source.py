@@ -45,7 +45,7 @@ def iter_line_chunks(
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]
+                raw = raw[len(_BOM) :]
             raw = raw.rstrip(b"\r\n")
             if not raw.strip():
                 blanks.append(number)
@@ -57,7 +57,7 @@ def iter_line_chunks(
                 raise BAD_ENCODING.error(
                     name,
                     f"line {number}, byte {exc.start + 1}: 0x{bad:02X} is not valid {encoding}; "
-                    "if the extract is Windows-1252 or Latin-1, declare encoding = \"cp1252\" "
+                    'if the extract is Windows-1252 or Latin-1, declare encoding = "cp1252" '
                     "in the layout or pass --encoding cp1252",
                 ) from None
             lines.append(text)

@@ -21,15 +21,18 @@ def claim_type_bucket(claim_type: str | None) -> str:
     return claim_type if claim_type in CLAIM_TYPES else UNKNOWN_TYPE
 
 
-def tally_file(path: Path, layout: Layout, *, encoding: str | None = None,
-               temp_dir: Path | None = None) -> dict[str, Totals]:
+def tally_file(
+    path: Path, layout: Layout, *, encoding: str | None = None, temp_dir: Path | None = None
+) -> dict[str, Totals]:
     """Count rows, claims, lines and money of a flat file, by claim type."""
     out: dict[str, Totals] = {}
     with FlatFileReader(path, layout, encoding=encoding, temp_dir=temp_dir) as reader:
         for batch in reader.iter_batches():
             f = batch.frame
-            cols = {c: (pl.col(c) if c in f.columns else pl.lit(None, pl.String)) for c in
-                    ("claim_type", "total_charge", "total_paid", "line_charge", "line_paid")}
+            cols = {
+                c: (pl.col(c) if c in f.columns else pl.lit(None, pl.String))
+                for c in ("claim_type", "total_charge", "total_paid", "line_charge", "line_paid")
+            }
             valid_type = cols["claim_type"].is_in(list(CLAIM_TYPES)).fill_null(False)
             bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
             first = pl.col("_first")
@@ -50,6 +53,20 @@ def tally_file(path: Path, layout: Layout, *, encoding: str | None = None,
             )
             for row in agg.iter_rows(named=True):
                 t = out.setdefault(str(row["_bucket"]), Totals())
-                t.add(Totals(*(int(row[k] or 0) for k in
-                               ("rows", "claims", "lines", "charge", "paid", "line_charge", "line_paid"))))
+                t.add(
+                    Totals(
+                        *(
+                            int(row[k] or 0)
+                            for k in (
+                                "rows",
+                                "claims",
+                                "lines",
+                                "charge",
+                                "paid",
+                                "line_charge",
+                                "line_paid",
+                            )
+                        )
+                    )
+                )
     return out

@@ -1,0 +1,1 @@
+"""The encounter model, its field catalogue, typing and building."""

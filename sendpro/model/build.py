@@ -63,7 +63,11 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
         if h[ix[f"icd_pcs_{n}"]] is not None
     )
     adjustments = tuple(
-        Adjustment(h[ix[f"claim_adj_group_{n}"]], h[ix[f"claim_adj_reason_{n}"]], h[ix[f"claim_adj_amount_{n}"]])
+        Adjustment(
+            h[ix[f"claim_adj_group_{n}"]],
+            h[ix[f"claim_adj_reason_{n}"]],
+            h[ix[f"claim_adj_amount_{n}"]],
+        )
         for n in (1, 2)
         if any(h[ix[f"claim_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
     )
@@ -102,14 +106,32 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
 
 def _line(r: tuple[Any, ...], ix: dict[str, int]) -> ServiceLine:
     adjustments = tuple(
-        Adjustment(r[ix[f"line_adj_group_{n}"]], r[ix[f"line_adj_reason_{n}"]], r[ix[f"line_adj_amount_{n}"]])
+        Adjustment(
+            r[ix[f"line_adj_group_{n}"]],
+            r[ix[f"line_adj_reason_{n}"]],
+            r[ix[f"line_adj_amount_{n}"]],
+        )
         for n in (1, 2, 3)
         if any(r[ix[f"line_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
     )
-    modifiers = tuple(m for m in (r[ix["modifier_1"]], r[ix["modifier_2"]], r[ix["modifier_3"]], r[ix["modifier_4"]])
-                      if m is not None)
+    modifiers = tuple(
+        m
+        for m in (
+            r[ix["modifier_1"]],
+            r[ix["modifier_2"]],
+            r[ix["modifier_3"]],
+            r[ix["modifier_4"]],
+        )
+        if m is not None
+    )
     pointers = tuple(
-        p for p in (r[ix["dx_pointer_1"]], r[ix["dx_pointer_2"]], r[ix["dx_pointer_3"]], r[ix["dx_pointer_4"]])
+        p
+        for p in (
+            r[ix["dx_pointer_1"]],
+            r[ix["dx_pointer_2"]],
+            r[ix["dx_pointer_3"]],
+            r[ix["dx_pointer_4"]],
+        )
         if p is not None
     )
     return ServiceLine(
@@ -138,15 +160,25 @@ def _line(r: tuple[Any, ...], ix: dict[str, int]) -> ServiceLine:
     )
 
 
-def _encounter(file: str, h: tuple[Any, ...], hx: dict[str, int], lines: list[ServiceLine],
-               rows: tuple[int, ...]) -> Encounter:
+def _encounter(
+    file: str,
+    h: tuple[Any, ...],
+    hx: dict[str, int],
+    lines: list[ServiceLine],
+    rows: tuple[int, ...],
+) -> Encounter:
     member = Member(
         member_id=h[hx["member_id"]],
         last_name=h[hx["member_last_name"]],
         first_name=h[hx["member_first_name"]],
         dob=h[hx["member_dob"]],
         gender=h[hx["member_gender"]],
-        address=Address(h[hx["member_address"]], h[hx["member_city"]], h[hx["member_state"]], h[hx["member_zip"]]),
+        address=Address(
+            h[hx["member_address"]],
+            h[hx["member_city"]],
+            h[hx["member_state"]],
+            h[hx["member_zip"]],
+        ),
     )
     billing = Provider(
         role="billing",
@@ -155,8 +187,12 @@ def _encounter(file: str, h: tuple[Any, ...], hx: dict[str, int], lines: list[Se
         is_organization=True,
         tax_id=h[hx["billing_tax_id"]],
         taxonomy=h[hx["billing_taxonomy"]],
-        address=Address(h[hx["billing_address"]], h[hx["billing_city"]], h[hx["billing_state"]],
-                        h[hx["billing_zip"]]),
+        address=Address(
+            h[hx["billing_address"]],
+            h[hx["billing_city"]],
+            h[hx["billing_state"]],
+            h[hx["billing_zip"]],
+        ),
         pidsl=h[hx["billing_pidsl"]],
     )
     facility: Provider | None = None
@@ -166,8 +202,12 @@ def _encounter(file: str, h: tuple[Any, ...], hx: dict[str, int], lines: list[Se
             npi=h[hx["facility_npi"]],
             last_name=h[hx["facility_name"]],
             is_organization=True,
-            address=Address(h[hx["facility_address"]], h[hx["facility_city"]], h[hx["facility_state"]],
-                            h[hx["facility_zip"]]),
+            address=Address(
+                h[hx["facility_address"]],
+                h[hx["facility_city"]],
+                h[hx["facility_state"]],
+                h[hx["facility_zip"]],
+            ),
         )
     return Encounter(
         file=file,

@@ -179,7 +179,5 @@ class Encounter:
     def providers(self) -> tuple[Provider, ...]:
         """Return every claim-level provider that is present."""
         return tuple(
-            p
-            for p in (self.billing, self.rendering, self.referring, self.attending, self.facility)
-            if p is not None
+            p for p in (self.billing, self.rendering, self.referring, self.attending, self.facility) if p is not None
         )

@@ -16,9 +16,7 @@ from types import MappingProxyType
 #: Claim types of the medical/dental layout: professional, institutional, dental.
 CLAIM_TYPES: tuple[str, ...] = ("P", "I", "D")
 
-CLAIM_TYPE_NAMES: Mapping[str, str] = MappingProxyType(
-    {"P": "professional", "I": "institutional", "D": "dental"}
-)
+CLAIM_TYPE_NAMES: Mapping[str, str] = MappingProxyType({"P": "professional", "I": "institutional", "D": "dental"})
 
 
 class Level(StrEnum):
@@ -97,7 +95,12 @@ class FieldDef:
 _IDENT_CHARS = r"!-)+-9;-\]_-{}"
 IDENT_PATTERN = rf"^[{_IDENT_CHARS}]([{_IDENT_CHARS} ]*[{_IDENT_CHARS}])?$"
 
-_USAGE_LETTERS = {"R": Usage.REQUIRED, "S": Usage.SITUATIONAL, "O": Usage.OPTIONAL, "-": Usage.NOT_USED}
+_USAGE_LETTERS = {
+    "R": Usage.REQUIRED,
+    "S": Usage.SITUATIONAL,
+    "O": Usage.OPTIONAL,
+    "-": Usage.NOT_USED,
+}
 
 
 def _u(pid: str) -> Mapping[str, Usage]:
@@ -106,34 +109,75 @@ def _u(pid: str) -> Mapping[str, Usage]:
 
 
 def _text(
-    name: str, level: Level, group: str, usage: str, min_len: int, max_len: int, description: str = ""
+    name: str,
+    level: Level,
+    group: str,
+    usage: str,
+    min_len: int,
+    max_len: int,
+    description: str = "",
 ) -> FieldDef:
     expect = f"text of {min_len}-{max_len} characters" if min_len else f"text of up to {max_len} characters"
     return FieldDef(
-        name, level, group, Kind.TEXT, _u(usage), expect,
-        min_len=max(min_len, 1), max_len=max_len, free_text=True, description=description,
+        name,
+        level,
+        group,
+        Kind.TEXT,
+        _u(usage),
+        expect,
+        min_len=max(min_len, 1),
+        max_len=max_len,
+        free_text=True,
+        description=description,
     )
 
 
 def _ident(name: str, level: Level, group: str, usage: str, max_len: int, description: str = "") -> FieldDef:
     return FieldDef(
-        name, level, group, Kind.PATTERN, _u(usage),
+        name,
+        level,
+        group,
+        Kind.PATTERN,
+        _u(usage),
         f"1-{max_len} characters without X12 separators (* ~ : ^ |)",
-        max_len=max_len, pattern=IDENT_PATTERN, description=description,
+        max_len=max_len,
+        pattern=IDENT_PATTERN,
+        description=description,
     )
 
 
 def _pat(
-    name: str, level: Level, group: str, usage: str, pattern: str, expect: str, description: str = ""
+    name: str,
+    level: Level,
+    group: str,
+    usage: str,
+    pattern: str,
+    expect: str,
+    description: str = "",
 ) -> FieldDef:
-    return FieldDef(name, level, group, Kind.PATTERN, _u(usage), expect, pattern=pattern, description=description)
+    return FieldDef(
+        name,
+        level,
+        group,
+        Kind.PATTERN,
+        _u(usage),
+        expect,
+        pattern=pattern,
+        description=description,
+    )
 
 
 def _code(name: str, level: Level, group: str, usage: str, codes: str, description: str = "") -> FieldDef:
     code_set = frozenset(codes.split())
     return FieldDef(
-        name, level, group, Kind.CODE, _u(usage), "one of " + ", ".join(sorted(code_set)),
-        codes=code_set, description=description,
+        name,
+        level,
+        group,
+        Kind.CODE,
+        _u(usage),
+        "one of " + ", ".join(sorted(code_set)),
+        codes=code_set,
+        description=description,
     )
 
 
@@ -142,14 +186,27 @@ def _date(name: str, level: Level, group: str, usage: str, description: str = ""
 
 
 def _hour(name: str, usage: str, description: str = "") -> FieldDef:
-    return FieldDef(name, Level.CLAIM, "CL", Kind.HOUR, _u(usage), "a time HHMM (0000-2359)", description=description)
+    return FieldDef(
+        name,
+        Level.CLAIM,
+        "CL",
+        Kind.HOUR,
+        _u(usage),
+        "a time HHMM (0000-2359)",
+        description=description,
+    )
 
 
 def _amount(name: str, level: Level, usage: str, description: str = "") -> FieldDef:
     group = "CL" if level is Level.CLAIM else "SV"
     return FieldDef(
-        name, level, group, Kind.AMOUNT, _u(usage),
-        "an amount with up to 2 decimals (150, 150.00, -5.25)", description=description,
+        name,
+        level,
+        group,
+        Kind.AMOUNT,
+        _u(usage),
+        "an amount with up to 2 decimals (150, 150.00, -5.25)",
+        description=description,
     )
 
 
@@ -166,8 +223,15 @@ def _provider(role: str, usage: str, x12: str) -> list[FieldDef]:
     return [
         _pat(f"{role}_npi", C, "PV", usage, _NPI, "10 digits", f"{role} provider NPI -> {x12}"),
         _text(f"{role}_last_name", C, "PV", usage, 1, 60, description=f"{role} provider last name"),
-        _text(f"{role}_first_name", C, "PV", usage.replace("R", "O").replace("S", "O"), 0, 35,
-              description=f"{role} provider first name"),
+        _text(
+            f"{role}_first_name",
+            C,
+            "PV",
+            usage.replace("R", "O").replace("S", "O"),
+            0,
+            35,
+            description=f"{role} provider first name",
+        ),
     ]
 
 
@@ -175,8 +239,14 @@ def _build() -> tuple[FieldDef, ...]:
     f: list[FieldDef] = [
         _code("claim_type", C, "CL", "RRR", "P I D", "P, I or D: which 837 the claim becomes"),
         _ident("mce_claim_id", C, "CL", "RRR", 38, "MCE claim control number -> CLM01"),
-        _code("claim_frequency", C, "CL", "RRR", "1 2 3 4 5 7 8",
-              "1 original, 7 replacement, 8 void (institutional also 2-5) -> CLM05-3"),
+        _code(
+            "claim_frequency",
+            C,
+            "CL",
+            "RRR",
+            "1 2 3 4 5 7 8",
+            "1 original, 7 replacement, 8 void (institutional also 2-5) -> CLM05-3",
+        ),
         _ident("original_claim_id", C, "CL", "SSS", 38, "claim being replaced or voided -> REF*F8"),
         _code("claim_status", C, "CL", "RRR", "P D", "P paid, D denied"),
         _pat("contract_type", C, "CL", "RRR", r"^[0-9]{2}$", "2 digits", "contract type -> CN101"),
@@ -191,10 +261,33 @@ def _build() -> tuple[FieldDef, ...]:
         _pat("member_state", C, "MB", "OOO", _STATE, "a 2-letter state code"),
         _pat("member_zip", C, "MB", "OOO", _ZIP, "5 or 9 digits"),
         _pat("billing_npi", C, "PV", "RRR", _NPI, "10 digits", "billing provider NPI -> NM1*85 XX"),
-        _text("billing_org_name", C, "PV", "RRR", 1, 60, description="billing provider organization name"),
-        _pat("billing_tax_id", C, "PV", "RRR", r"^[0-9]{9}$", "9 digits", "billing provider EIN -> REF*EI"),
-        _pat("billing_taxonomy", C, "PV", "OOO", r"^[0-9]{3}[0-9A-Z]{6}X$",
-             "a 10-character provider taxonomy code ending in X", "-> PRV*BI*PXC"),
+        _text(
+            "billing_org_name",
+            C,
+            "PV",
+            "RRR",
+            1,
+            60,
+            description="billing provider organization name",
+        ),
+        _pat(
+            "billing_tax_id",
+            C,
+            "PV",
+            "RRR",
+            r"^[0-9]{9}$",
+            "9 digits",
+            "billing provider EIN -> REF*EI",
+        ),
+        _pat(
+            "billing_taxonomy",
+            C,
+            "PV",
+            "OOO",
+            r"^[0-9]{3}[0-9A-Z]{6}X$",
+            "a 10-character provider taxonomy code ending in X",
+            "-> PRV*BI*PXC",
+        ),
         _text("billing_address", C, "PV", "RRR", 1, 55, description="billing provider street -> N301"),
         _text("billing_city", C, "PV", "RRR", 2, 30, description="billing provider city -> N401"),
         _pat("billing_state", C, "PV", "RRR", _STATE, "a 2-letter state code"),
@@ -203,14 +296,30 @@ def _build() -> tuple[FieldDef, ...]:
         *_provider("rendering", "S-S", "2310B NM1*82"),
         *_provider("referring", "SSS", "2310A NM1*DN"),
         *_provider("attending", "-S-", "2310A NM1*71 (837I)"),
-        _pat("facility_npi", C, "PV", "OOO", _NPI, "10 digits", "service facility NPI -> 2310C NM1*77"),
+        _pat(
+            "facility_npi",
+            C,
+            "PV",
+            "OOO",
+            _NPI,
+            "10 digits",
+            "service facility NPI -> 2310C NM1*77",
+        ),
         _text("facility_name", C, "PV", "OOO", 1, 60, description="service facility name"),
         _text("facility_address", C, "PV", "OOO", 1, 55, description="service facility street"),
         _text("facility_city", C, "PV", "OOO", 2, 30, description="service facility city"),
         _pat("facility_state", C, "PV", "OOO", _STATE, "a 2-letter state code"),
         _pat("facility_zip", C, "PV", "OOO", _ZIP, "5 or 9 digits"),
         _pat("place_of_service", C, "CL", "R-R", r"^[0-9]{2}$", "2 digits", "-> CLM05-1"),
-        _pat("type_of_bill", C, "CL", "-R-", r"^[0-9]{3}$", "3 digits", "-> CLM05-1 (first two digits)"),
+        _pat(
+            "type_of_bill",
+            C,
+            "CL",
+            "-R-",
+            r"^[0-9]{3}$",
+            "3 digits",
+            "-> CLM05-1 (first two digits)",
+        ),
         _date("statement_from", C, "CL", "ORO", "statement period start -> DTP*434"),
         _date("statement_to", C, "CL", "ORO", "statement period end -> DTP*434"),
         _date("admission_date", C, "CL", "-S-", "-> DTP*435"),
@@ -222,16 +331,42 @@ def _build() -> tuple[FieldDef, ...]:
         _pat("drg_code", C, "CL", "-O-", r"^[0-9A-Z]{3,4}$", "3 or 4 characters", "-> HI*DR"),
     ]
     for n in range(1, 13):
-        f.append(_pat(f"dx_{n}", C, "CL", "RRO" if n == 1 else "OOO", _DX,
-                      "an ICD-10-CM code of 3-7 characters without a dot",
-                      "principal diagnosis -> HI*ABK" if n == 1 else f"diagnosis {n} -> HI*ABF"))
+        f.append(
+            _pat(
+                f"dx_{n}",
+                C,
+                "CL",
+                "RRO" if n == 1 else "OOO",
+                _DX,
+                "an ICD-10-CM code of 3-7 characters without a dot",
+                "principal diagnosis -> HI*ABK" if n == 1 else f"diagnosis {n} -> HI*ABF",
+            )
+        )
     for n in range(1, 13):
         f.append(_code(f"poa_{n}", C, "CL", "-S-", "Y N U W 1", f"present on admission for dx_{n}"))
-    f.append(_pat("admitting_dx", C, "CL", "-S-", _DX, "an ICD-10-CM code of 3-7 characters without a dot",
-                  "-> HI*ABJ"))
+    f.append(
+        _pat(
+            "admitting_dx",
+            C,
+            "CL",
+            "-S-",
+            _DX,
+            "an ICD-10-CM code of 3-7 characters without a dot",
+            "-> HI*ABJ",
+        )
+    )
     for n in range(1, 7):
-        f.append(_pat(f"icd_pcs_{n}", C, "CL", "-S-", _PCS, "a 7-character ICD-10-PCS code",
-                      "-> HI*BBR/BBQ"))
+        f.append(
+            _pat(
+                f"icd_pcs_{n}",
+                C,
+                "CL",
+                "-S-",
+                _PCS,
+                "a 7-character ICD-10-PCS code",
+                "-> HI*BBR/BBQ",
+            )
+        )
     for n in range(1, 7):
         f.append(_date(f"icd_pcs_date_{n}", C, "CL", "-S-", f"date of icd_pcs_{n}"))
     f += [
@@ -243,25 +378,71 @@ def _build() -> tuple[FieldDef, ...]:
     ]
     for n in (1, 2):
         f += [
-            _code(f"claim_adj_group_{n}", C, "CL", "OOO", "CO PR OA PI CR", "claim adjustment group -> CAS01"),
-            _pat(f"claim_adj_reason_{n}", C, "CL", "OOO", r"^[0-9A-Z]{1,5}$", "a CARC code of 1-5 characters",
-                 "claim adjustment reason -> CAS02"),
+            _code(
+                f"claim_adj_group_{n}",
+                C,
+                "CL",
+                "OOO",
+                "CO PR OA PI CR",
+                "claim adjustment group -> CAS01",
+            ),
+            _pat(
+                f"claim_adj_reason_{n}",
+                C,
+                "CL",
+                "OOO",
+                r"^[0-9A-Z]{1,5}$",
+                "a CARC code of 1-5 characters",
+                "claim adjustment reason -> CAS02",
+            ),
             _amount(f"claim_adj_amount_{n}", C, "OOO", "claim adjustment amount -> CAS03"),
         ]
     # Line-level fields.
     f += [
-        FieldDef("line_number", L, "SV", Kind.INTEGER, _u("RRR"), "a line number of 1-4 digits",
-                 max_len=4, description="line number within the claim -> LX"),
-        _pat("procedure_code", L, "SV", "RSR", r"^[0-9A-Z]{5}$", "5 letters or digits",
-             "HCPCS/CPT (P, I) or CDT (D) -> SV101 / SV202 / SV301"),
+        FieldDef(
+            "line_number",
+            L,
+            "SV",
+            Kind.INTEGER,
+            _u("RRR"),
+            "a line number of 1-4 digits",
+            max_len=4,
+            description="line number within the claim -> LX",
+        ),
+        _pat(
+            "procedure_code",
+            L,
+            "SV",
+            "RSR",
+            r"^[0-9A-Z]{5}$",
+            "5 letters or digits",
+            "HCPCS/CPT (P, I) or CDT (D) -> SV101 / SV202 / SV301",
+        ),
     ]
     for n in range(1, 5):
-        f.append(_pat(f"modifier_{n}", L, "SV", "OOO", r"^[0-9A-Z]{2}$", "2 letters or digits",
-                      "procedure modifier"))
+        f.append(
+            _pat(
+                f"modifier_{n}",
+                L,
+                "SV",
+                "OOO",
+                r"^[0-9A-Z]{2}$",
+                "2 letters or digits",
+                "procedure modifier",
+            )
+        )
     f += [
         _pat("revenue_code", L, "SV", "-R-", r"^[0-9]{4}$", "4 digits", "-> SV201"),
-        FieldDef("units", L, "SV", Kind.DECIMAL, _u("RRO"), "a number above zero with up to 3 decimals",
-                 max_decimals=3, description="service units or minutes -> SV104 / SV205 / SV306"),
+        FieldDef(
+            "units",
+            L,
+            "SV",
+            Kind.DECIMAL,
+            _u("RRO"),
+            "a number above zero with up to 3 decimals",
+            max_decimals=3,
+            description="service units or minutes -> SV104 / SV205 / SV306",
+        ),
         _code("unit_type", L, "SV", "RR-", "UN MJ DA", "UN units, MJ minutes (P); UN or DA days (I)"),
         _date("line_from_date", L, "SV", "RSR", "service date -> DTP*472"),
         _date("line_to_date", L, "SV", "RSR", "service end date -> DTP*472 RD8"),
@@ -271,22 +452,70 @@ def _build() -> tuple[FieldDef, ...]:
     ]
     for n in range(1, 4):
         f += [
-            _code(f"line_adj_group_{n}", L, "SV", "SSS", "CO PR OA PI CR", "line adjustment group -> CAS01"),
-            _pat(f"line_adj_reason_{n}", L, "SV", "SSS", r"^[0-9A-Z]{1,5}$", "a CARC code of 1-5 characters",
-                 "line adjustment reason -> CAS02"),
+            _code(
+                f"line_adj_group_{n}",
+                L,
+                "SV",
+                "SSS",
+                "CO PR OA PI CR",
+                "line adjustment group -> CAS01",
+            ),
+            _pat(
+                f"line_adj_reason_{n}",
+                L,
+                "SV",
+                "SSS",
+                r"^[0-9A-Z]{1,5}$",
+                "a CARC code of 1-5 characters",
+                "line adjustment reason -> CAS02",
+            ),
             _amount(f"line_adj_amount_{n}", L, "SSS", "line adjustment amount -> CAS03"),
         ]
     for n in range(1, 5):
-        f.append(FieldDef(f"dx_pointer_{n}", L, "SV", Kind.INTEGER, _u("R-O" if n == 1 else "O-O"),
-                          "a diagnosis number 1-12", max_len=2, description="-> SV107"))
+        f.append(
+            FieldDef(
+                f"dx_pointer_{n}",
+                L,
+                "SV",
+                Kind.INTEGER,
+                _u("R-O" if n == 1 else "O-O"),
+                "a diagnosis number 1-12",
+                max_len=2,
+                description="-> SV107",
+            )
+        )
     f += [
         _pat("line_place_of_service", L, "SV", "O--", r"^[0-9]{2}$", "2 digits", "-> SV105"),
-        _pat("line_rendering_npi", L, "PV", "OOO", _NPI, "10 digits", "line rendering provider -> 2420A"),
+        _pat(
+            "line_rendering_npi",
+            L,
+            "PV",
+            "OOO",
+            _NPI,
+            "10 digits",
+            "line rendering provider -> 2420A",
+        ),
         _pat("ndc_code", L, "SV", "OO-", r"^[0-9]{11}$", "11 digits", "-> LIN*N4"),
-        FieldDef("ndc_quantity", L, "SV", Kind.DECIMAL, _u("OO-"), "a number above zero with up to 3 decimals",
-                 max_decimals=3, description="-> CTP04"),
+        FieldDef(
+            "ndc_quantity",
+            L,
+            "SV",
+            Kind.DECIMAL,
+            _u("OO-"),
+            "a number above zero with up to 3 decimals",
+            max_decimals=3,
+            description="-> CTP04",
+        ),
         _code("ndc_unit", L, "SV", "OO-", "UN ML GR F2 ME", "-> CTP05-1"),
-        _pat("tooth_number", L, "SV", "--S", r"^[0-9A-Z]{1,2}$", "1 or 2 letters or digits", "-> TOO02"),
+        _pat(
+            "tooth_number",
+            L,
+            "SV",
+            "--S",
+            r"^[0-9A-Z]{1,2}$",
+            "1 or 2 letters or digits",
+            "-> TOO02",
+        ),
         _pat("tooth_surfaces", L, "SV", "--S", r"^[A-Z]{1,5}$", "1 to 5 surface letters", "-> TOO03"),
         _pat("oral_cavity_area", L, "SV", "--S", r"^[0-9A-Z]{1,2}$", "2 characters", "-> SV304"),
     ]

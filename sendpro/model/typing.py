@@ -22,9 +22,27 @@ _HOUR_RE = r"^([01][0-9]|2[0-3])[0-5][0-9]$"
 
 # Letters that Unicode decomposition does not reduce to ASCII.
 _TRANSLIT = {
-    "ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "Ł": "L", "ł": "l",
-    "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "ı": "i", "’": "'", "‘": "'", "“": '"', "”": '"',
-    "–": "-", "—": "-", "\u00a0": " ",
+    "ß": "ss",
+    "Æ": "AE",
+    "æ": "ae",
+    "Ø": "O",
+    "ø": "o",
+    "Œ": "OE",
+    "œ": "oe",
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "Þ": "TH",
+    "þ": "th",
+    "ı": "i",
+    "’": "'",
+    "‘": "'",
+    "“": '"',
+    "”": '"',
+    "–": "-",
+    "—": "-",
+    "\u00a0": " ",
 }
 
 #: Separators sendpro never lets into free text, whatever the profile's choice.

@@ -1,0 +1,1 @@
+"""Issues, run reports and their formatters (the bottom layer)."""

@@ -93,9 +93,7 @@ class Issue:
             "field": loc.field,
             "x12_path": loc.x12_path,
             "ncpdp_field": loc.ncpdp_field,
-            "member_id": (
-                self.member_id if include_values else mask_member_id(self.member_id)
-            ),
+            "member_id": (self.member_id if include_values else mask_member_id(self.member_id)),
         }
         if include_values:
             record["value"] = self.value

@@ -1,0 +1,1 @@
+"""Rules, the validation engine and the pyx12 bridge."""

@@ -33,8 +33,16 @@ def catalog() -> list[CatalogEntry]:
     """Return every rule, file problem, pyx12-derived and stop code, sorted by code."""
     entries: list[CatalogEntry] = []
     for rule in DEFAULT_RULES:
-        entries.append(CatalogEntry(rule.code, rule.severity.value, rule.name, rule.summary(), _doc_body(rule),
-                                    rule.source))
+        entries.append(
+            CatalogEntry(
+                rule.code,
+                rule.severity.value,
+                rule.name,
+                rule.summary(),
+                _doc_body(rule),
+                rule.source,
+            )
+        )
     for problem in FILE_PROBLEMS:
         doc = f"Stops the run (exit code 2, nothing written).\nBad: {problem.bad}.\nGood: {problem.good}."
         entries.append(CatalogEntry(problem.code, "fatal", problem.name, problem.summary, doc))
@@ -45,8 +53,15 @@ def catalog() -> list[CatalogEntry]:
         entries.append(CatalogEntry(px_code("seg", ack), "error", "x12.seg", f"pyx12: {text} (IK304 {ack})", ""))
     for ack, text in ELEMENT_CODES.items():
         entries.append(CatalogEntry(px_code("ele", ack), "error", "x12.ele", f"pyx12: {text} (IK403 {ack})", ""))
-    for cls in (errors.SendproError, errors.UsageError, errors.LayoutError, errors.ProfileError, errors.MapError,
-                errors.OutputValidationError, errors.ReconciliationError):
+    for cls in (
+        errors.SendproError,
+        errors.UsageError,
+        errors.LayoutError,
+        errors.ProfileError,
+        errors.MapError,
+        errors.OutputValidationError,
+        errors.ReconciliationError,
+    ):
         summary = (inspect.getdoc(cls) or "").splitlines()[0]
         entries.append(CatalogEntry(cls.code, "fatal", f"stop.{cls.__name__}", summary, "Stops the run (exit code 2)."))
     unique = {e.code: e for e in entries}

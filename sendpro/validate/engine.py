@@ -108,7 +108,7 @@ class ValidationEngine:
         typed = type_frame(frame)
         for seq, encounter in iter_encounters(file, typed):
             issues = pending.pop(seq, [])
-            for rule in self.rules.record_rules:
-                issues.extend(rule.check(encounter))
+            for record_rule in self.rules.record_rules:
+                issues.extend(record_rule.check(encounter))
             issues.sort(key=lambda i: (i.location.record_no or 0, i.code))
             yield ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))

@@ -117,8 +117,16 @@ def _quiet_pyx12() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _issue(level: str, ack: str, message: str, file: str, line: int | None, path: str | None,
-           value: str | None = None, detail: dict[str, str] | None = None) -> Issue:
+def _issue(
+    level: str,
+    ack: str,
+    message: str,
+    file: str,
+    line: int | None,
+    path: str | None,
+    value: str | None = None,
+    detail: dict[str, str] | None = None,
+) -> Issue:
     code = px_code(level, ack)
     if value:
         # pyx12 quotes the offending value in its text; it may be PHI, and the
@@ -140,21 +148,47 @@ def _issue(level: str, ack: str, message: str, file: str, line: int | None, path
 def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
     for isa in doc.get("interchanges", []):
         for err in isa.get("errors", []):
-            yield _issue("isa", str(err["err_cde"]), f"interchange: {err['err_str']}", file, isa.get("cur_line"), "ISA")
+            yield _issue(
+                "isa",
+                str(err["err_cde"]),
+                f"interchange: {err['err_str']}",
+                file,
+                isa.get("cur_line"),
+                "ISA",
+            )
         for gs in isa.get("groups", []):
             for err in gs.get("errors", []):
-                yield _issue("gs", str(err["err_cde"]), f"functional group: {err['err_str']}", file,
-                             gs.get("cur_line"), "GS")
+                yield _issue(
+                    "gs",
+                    str(err["err_cde"]),
+                    f"functional group: {err['err_str']}",
+                    file,
+                    gs.get("cur_line"),
+                    "GS",
+                )
             for st in gs.get("transactions", []):
                 for err in st.get("errors", []):
-                    yield _issue("st", str(err["err_cde"]), f"transaction set: {err['err_str']}", file,
-                                 st.get("cur_line"), "ST")
+                    yield _issue(
+                        "st",
+                        str(err["err_cde"]),
+                        f"transaction set: {err['err_str']}",
+                        file,
+                        st.get("cur_line"),
+                        "ST",
+                    )
                 for seg in st.get("segments", []):
                     seg_id = seg.get("seg_id") or "?"
                     for err in seg.get("errors", []):
-                        yield _issue("seg", str(err["err_cde"]), f"{seg_id}: {err['err_str']}", file,
-                                     seg.get("cur_line"), seg_id, err.get("err_val"),
-                                     {"segment_name": str(seg.get("name") or "")})
+                        yield _issue(
+                            "seg",
+                            str(err["err_cde"]),
+                            f"{seg_id}: {err['err_str']}",
+                            file,
+                            seg.get("cur_line"),
+                            seg_id,
+                            err.get("err_val"),
+                            {"segment_name": str(seg.get("name") or "")},
+                        )
                     for ele in seg.get("elements", []):
                         pos = ele.get("ele_pos")
                         sub = ele.get("subele_pos")
@@ -162,9 +196,16 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                         if sub:
                             ref += f"-{int(sub)}"
                         for err in ele.get("errors", []):
-                            yield _issue("ele", str(err["err_cde"]), f"{ref}: {err['err_str']}", file,
-                                         seg.get("cur_line"), ref, err.get("err_val"),
-                                         {"element": str(ele.get("ele_ref_num") or "")})
+                            yield _issue(
+                                "ele",
+                                str(err["err_cde"]),
+                                f"{ref}: {err['err_str']}",
+                                file,
+                                seg.get("cur_line"),
+                                ref,
+                                err.get("err_val"),
+                                {"element": str(ele.get("ele_ref_num") or "")},
+                            )
 
 
 def validate_x12(path: Path, map_dir: Path | None = None, label: str | None = None) -> list[Issue]:
@@ -178,16 +219,22 @@ def validate_x12(path: Path, map_dir: Path | None = None, label: str | None = No
     file = label or path.name
     with path.open("rb") as handle:
         if handle.read(3) != b"ISA":
-            return [_issue("isa", "000", "the file does not start with an ISA segment: it is not an X12 file",
-                           file, 1, "ISA")]
+            return [
+                _issue(
+                    "isa",
+                    "000",
+                    "the file does not start with an ISA segment: it is not an X12 file",
+                    file,
+                    1,
+                    "ISA",
+                )
+            ]
     maps = map_dir or project_map_dir()
     param = pyx12.params.params()
     buffer = io.StringIO()
     with _quiet_pyx12():
         try:
-            ok = pyx12.x12n_document.x12n_document(
-                param, str(path), None, None, fd_json=buffer, map_path=str(maps)
-            )
+            ok = pyx12.x12n_document.x12n_document(param, str(path), None, None, fd_json=buffer, map_path=str(maps))
         except pyx12.errors.EngineError as exc:
             raise MapError(f"{file}: pyx12 cannot validate it: {exc}") from None
         except pyx12.errors.X12Error as exc:

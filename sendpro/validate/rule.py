@@ -86,7 +86,7 @@ class Rule:
         value: object = None,
         member_id: str | None = None,
         detail: Mapping[str, str] | None = None,
-        **params: object,
+        **params: Any,
     ) -> Issue:
         """Render the message template with ``params`` and return the issue."""
         params.setdefault("field", field)

@@ -90,8 +90,14 @@ def load_diff(path: Path) -> MapDiff:
             raise MapError(f"{path}: change #{i} needs a path and a why")
         if len(set(ch) - {"path", "why"}) == 0:
             raise MapError(f"{path}: change #{i} ({ch['path']}) changes nothing")
-    return MapDiff(path, str(meta["guide"]), str(meta["base"]), str(meta["file"]),
-                   str(meta.get("name", meta["guide"])), tuple(changes))
+    return MapDiff(
+        path,
+        str(meta["guide"]),
+        str(meta["base"]),
+        str(meta["file"]),
+        str(meta.get("name", meta["guide"])),
+        tuple(changes),
+    )
 
 
 def _qualifier_codes(segment: etree._Element) -> set[str]:
@@ -162,9 +168,7 @@ def resolve(root: etree._Element, path: str, many: bool = False) -> list[etree._
             raise MapError(f"map path {path!r}: nothing matches step {step!r}")
         nodes = found
     if len(nodes) != 1 and not many:
-        raise MapError(
-            f"map path {path!r} matches {len(nodes)} nodes; add a parent loop, a [QUALIFIER] or all = true"
-        )
+        raise MapError(f"map path {path!r} matches {len(nodes)} nodes; add a parent loop, a [QUALIFIER] or all = true")
     return nodes
 
 

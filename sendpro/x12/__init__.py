@@ -1,0 +1,1 @@
+"""X12 837 PACDR writing and reading back."""

@@ -19,8 +19,14 @@ class Claim837P(ClaimWriter):
     def write_claim(self, enc: Encounter) -> int:
         """Write 2300 and below; return the number of service lines."""
         w, h = self.w, enc.header
-        w.segment("CLM", h.claim_id, amount(h.total_charge or 0), None, None,
-                  w.composite(h.place_of_service, "B", h.frequency))
+        w.segment(
+            "CLM",
+            h.claim_id,
+            amount(h.total_charge or 0),
+            None,
+            None,
+            w.composite(h.place_of_service, "B", h.frequency),
+        )
         if h.contract_type:
             w.segment("CN1", h.contract_type)
         if h.frequency in ("7", "8") and h.original_claim_id:
@@ -34,8 +40,8 @@ class Claim837P(ClaimWriter):
             self.person("82", enc.rendering)
         f = enc.facility
         if f is not None and f.last_name and f.address is not None and f.address.present:
-            self.person("77", enc.facility)
-            self.address(enc.facility.address)
+            self.person("77", f)
+            self.address(f.address)
         self.payer_loops(enc)
         rendering_npi = enc.rendering.npi if enc.rendering else None
         for n, line in enumerate(enc.lines, start=1):
@@ -48,8 +54,16 @@ class Claim837P(ClaimWriter):
         procedure = w.composite("HC", ln.procedure_code, *ln.modifiers)
         pos = ln.place_of_service if ln.place_of_service and ln.place_of_service != h.place_of_service else None
         pointers = w.composite(*(str(p) for p in ln.dx_pointers))
-        w.segment("SV1", procedure, amount(ln.charge or 0), ln.unit_type,
-                  decimal(ln.units) if ln.units is not None else None, pos, None, pointers or None)
+        w.segment(
+            "SV1",
+            procedure,
+            amount(ln.charge or 0),
+            ln.unit_type,
+            decimal(ln.units) if ln.units is not None else None,
+            pos,
+            None,
+            pointers or None,
+        )
         self.service_dates(ln.from_date, ln.to_date)
         if ln.ndc_code:
             w.segment("LIN", None, "N4", ln.ndc_code)

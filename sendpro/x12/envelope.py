@@ -89,18 +89,39 @@ def write_isa(w: SegmentWriter, s: EnvelopeSettings, control: int, now: dt.datet
     """Write the fixed-length ISA segment."""
     d = s.delimiters
     w.segment(
-        "ISA", "00", " " * 10, "00", " " * 10,
-        s.sender_qualifier.ljust(2), s.sender_id.ljust(15)[:15],
-        s.receiver_qualifier.ljust(2), s.receiver_id.ljust(15)[:15],
-        now.strftime("%y%m%d"), now.strftime("%H%M"), d.repetition, "00501", f"{control:09d}",
-        s.ack_requested, s.usage, d.component,
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        s.sender_qualifier.ljust(2),
+        s.sender_id.ljust(15)[:15],
+        s.receiver_qualifier.ljust(2),
+        s.receiver_id.ljust(15)[:15],
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        d.repetition,
+        "00501",
+        f"{control:09d}",
+        s.ack_requested,
+        s.usage,
+        d.component,
     )
 
 
 def write_gs(w: SegmentWriter, s: EnvelopeSettings, control: int, now: dt.datetime, version: str) -> None:
     """Write the GS segment of a health care claim group (GS01 HC)."""
-    w.segment("GS", "HC", s.sender_code, s.receiver_code, now.strftime("%Y%m%d"), now.strftime("%H%M"),
-              str(control), "X", version)
+    w.segment(
+        "GS",
+        "HC",
+        s.sender_code,
+        s.receiver_code,
+        now.strftime("%Y%m%d"),
+        now.strftime("%H%M"),
+        str(control),
+        "X",
+        version,
+    )
 
 
 def write_ge(w: SegmentWriter, transactions: int, control: int) -> None:

@@ -88,8 +88,18 @@ class ClaimWriter(ABC):
         """Write an NM1 for a provider person (``NM102`` 1) or organization (2)."""
         kind = "2" if p.is_organization else "1"
         first = None if p.is_organization else p.first_name
-        self.w.segment("NM1", entity, kind, p.last_name, first, None, None, None,
-                       qualifier if p.npi else None, p.npi)
+        self.w.segment(
+            "NM1",
+            entity,
+            kind,
+            p.last_name,
+            first,
+            None,
+            None,
+            None,
+            qualifier if p.npi else None,
+            p.npi,
+        )
 
     def address(self, a: Address | None) -> None:
         """Write N3/N4 when the address is complete enough to send."""
@@ -114,8 +124,18 @@ class ClaimWriter(ABC):
     def payer_loops(self, enc: Encounter) -> None:
         """Write 2320 (the MCE's adjudication) with 2330A subscriber and 2330B payer."""
         h, m, s = enc.header, enc.member, self.s
-        self.w.segment("SBR", s.payer_responsibility, "18", None, None, None, "6", None, None,
-                       s.payer_filing_code)
+        self.w.segment(
+            "SBR",
+            s.payer_responsibility,
+            "18",
+            None,
+            None,
+            None,
+            "6",
+            None,
+            None,
+            s.payer_filing_code,
+        )
         self.cas(h.adjustments)
         self.w.segment("AMT", "D", amount(h.total_paid or 0))
         if h.patient_responsibility is not None:
@@ -176,8 +196,15 @@ class PacdrWriter:
         self._st_control = f"{self.summary.transactions:04d}"
         self.w.reset_count()
         self.w.segment("ST", "837", self._st_control, self.claims.version)
-        self.w.segment("BHT", "0019", "00", f"{self._isa:09d}{self._st_control}", self.now.strftime("%Y%m%d"),
-                       self.now.strftime("%H%M"), "RP")
+        self.w.segment(
+            "BHT",
+            "0019",
+            "00",
+            f"{self._isa:09d}{self._st_control}",
+            self.now.strftime("%Y%m%d"),
+            self.now.strftime("%H%M"),
+            "RP",
+        )
         self.w.segment("NM1", "41", "2", s.submitter_name, None, None, None, None, "46", s.submitter_id)
         self.w.segment("PER", "IC", s.contact_name, "TE", s.contact_phone)
         self.w.segment("NM1", "40", "2", s.receiver_name, None, None, None, None, "46", s.receiver_id)
@@ -206,14 +233,34 @@ class PacdrWriter:
         s, m = self.settings, enc.member
         self._hl += 1
         self.w.segment("HL", str(self._hl), str(self._billing_hl), "22", "0")
-        self.w.segment("SBR", s.subscriber_responsibility, "18", None, None, None, None, None, None,
-                       s.subscriber_filing_code)
+        self.w.segment(
+            "SBR",
+            s.subscriber_responsibility,
+            "18",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            s.subscriber_filing_code,
+        )
         self.w.segment("NM1", "IL", "1", m.last_name, m.first_name, None, None, None, "MI", m.member_id)
         self.claims.address(m.address)
         if m.dob is not None:
             self.w.segment("DMG", "D8", date8(m.dob), m.gender)
-        self.w.segment("NM1", s.data_receiver_entity, "2", s.data_receiver_name, None, None, None, None,
-                       s.data_receiver_id_qualifier or None, s.data_receiver_id or None)
+        self.w.segment(
+            "NM1",
+            s.data_receiver_entity,
+            "2",
+            s.data_receiver_name,
+            None,
+            None,
+            None,
+            None,
+            s.data_receiver_id_qualifier or None,
+            s.data_receiver_id or None,
+        )
         if enc.billing.pidsl:
             # MassHealth provider id + service location as the billing provider's
             # secondary id, where MassHealth's legacy 837P guide put it.

@@ -9,8 +9,19 @@ from sendpro.report.formatters.base import Formatter
 from sendpro.report.issue import Issue
 
 COLUMNS = (
-    "code", "severity", "message", "file", "row", "claim_id", "line_number", "field",
-    "x12_path", "member_id", "rule", "category", "detail",
+    "code",
+    "severity",
+    "message",
+    "file",
+    "row",
+    "claim_id",
+    "line_number",
+    "field",
+    "x12_path",
+    "member_id",
+    "rule",
+    "category",
+    "detail",
 )
 
 

@@ -44,8 +44,11 @@ def failing_rows(frame: pl.DataFrame, mask: pl.Expr, fd_level: Level, value_col:
     cols = [
         pl.col(record).alias("_rec"),
         pl.col("mce_claim_id") if "mce_claim_id" in frame.columns else pl.lit(None, pl.String).alias("mce_claim_id"),
-        (pl.col("line_number").cast(pl.Int64, strict=False) if fd_level is Level.LINE and "line_number" in frame.columns
-         else pl.lit(None, pl.Int64)).alias("_line"),
+        (
+            pl.col("line_number").cast(pl.Int64, strict=False)
+            if fd_level is Level.LINE and "line_number" in frame.columns
+            else pl.lit(None, pl.Int64)
+        ).alias("_line"),
         pl.col("member_id") if "member_id" in frame.columns else pl.lit(None, pl.String).alias("member_id"),
         (pl.col(value_col).cast(pl.String) if value_col else pl.lit(None, pl.String)).alias("_value"),
     ]

@@ -48,8 +48,13 @@ class FrequencyForType(RecordRule):
         allowed = FREQUENCIES[h.claim_type]
         if h.frequency not in allowed:
             names = {"P": "professional", "D": "dental", "I": "institutional"}
-            yield self.claim_issue(encounter, field="claim_frequency", frequency=h.frequency,
-                                   type_name=names[h.claim_type], allowed=", ".join(sorted(allowed)))
+            yield self.claim_issue(
+                encounter,
+                field="claim_frequency",
+                frequency=h.frequency,
+                type_name=names[h.claim_type],
+                allowed=", ".join(sorted(allowed)),
+            )
 
 
 class ContractType(RecordRule):
@@ -133,8 +138,13 @@ class TotalChargeBalance(RecordRule):
             return
         s = sum(c for c in charges if c is not None)
         if s != total:
-            yield self.claim_issue(encounter, field="total_charge", total=money(total), lines=money(s),
-                                   diff=money(total - s))
+            yield self.claim_issue(
+                encounter,
+                field="total_charge",
+                total=money(total),
+                lines=money(s),
+                diff=money(total - s),
+            )
 
 
 class TotalPaidBalance(RecordRule):
@@ -156,8 +166,13 @@ class TotalPaidBalance(RecordRule):
             return
         s = sum(p for p in paid if p is not None)
         if s != total:
-            yield self.claim_issue(encounter, field="total_paid", total=money(total), lines=money(s),
-                                   diff=money(total - s))
+            yield self.claim_issue(
+                encounter,
+                field="total_paid",
+                total=money(total),
+                lines=money(s),
+                diff=money(total - s),
+            )
 
 
 class DeniedClaim(RecordRule):
@@ -180,13 +195,20 @@ class DeniedClaim(RecordRule):
         if h.status != "D":
             return
         if h.total_paid not in (None, 0):
-            yield self.claim_issue(encounter, field="total_paid",
-                                   problem=f"a denied claim must have total_paid 0, not {money(h.total_paid or 0)}")
+            yield self.claim_issue(
+                encounter,
+                field="total_paid",
+                problem=f"a denied claim must have total_paid 0, not {money(h.total_paid or 0)}",
+            )
         for ln in encounter.lines:
             if not ln.adjustments:
-                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number,
-                                       field="line_adj_group_1",
-                                       problem="a line of a denied claim needs at least one adjustment (why it was denied)")
+                yield self.claim_issue(
+                    encounter,
+                    record_no=ln.row_no,
+                    line_no=ln.line_number,
+                    field="line_adj_group_1",
+                    problem="a line of a denied claim needs at least one adjustment (why it was denied)",
+                )
 
 
 class TooManyLines(RecordRule):
@@ -224,15 +246,29 @@ class IncompleteClaimAdjustment(RecordRule):
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check that each claim adjustment triple is complete."""
         for n, adj in enumerate(encounter.header.adjustments, start=1):
-            missing = [name for name, v in (("group", adj.group), ("reason", adj.reason), ("amount", adj.amount))
-                       if v is None]
+            missing = [
+                name
+                for name, v in (
+                    ("group", adj.group),
+                    ("reason", adj.reason),
+                    ("amount", adj.amount),
+                )
+                if v is None
+            ]
             if missing:
                 yield self.claim_issue(encounter, field=f"claim_adj_{missing[0]}_{n}", n=n, missing=", ".join(missing))
 
 
 CLAIM_RULES: tuple[type[RecordRule], ...] = (
-    FrequencyForType, ContractType, OriginalForAdjustment, OriginalOnOriginal, TotalChargeBalance,
-    TotalPaidBalance, DeniedClaim, TooManyLines, IncompleteClaimAdjustment,
+    FrequencyForType,
+    ContractType,
+    OriginalForAdjustment,
+    OriginalOnOriginal,
+    TotalChargeBalance,
+    TotalPaidBalance,
+    DeniedClaim,
+    TooManyLines,
+    IncompleteClaimAdjustment,
 )
 
 
@@ -277,12 +313,20 @@ class MemberAddressIncomplete(RecordRule):
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn when the member address is partly filled."""
         a = encounter.member.address
-        parts = {"member_address": a.line, "member_city": a.city, "member_state": a.state, "member_zip": a.zip}
+        parts = {
+            "member_address": a.line,
+            "member_city": a.city,
+            "member_state": a.state,
+            "member_zip": a.zip,
+        }
         given = [k for k, v in parts.items() if v is not None]
         missing = [k for k, v in parts.items() if v is None]
         if given and missing:
-            yield self.claim_issue(encounter, field=missing[0],
-                                   missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"))
+            yield self.claim_issue(
+                encounter,
+                field=missing[0],
+                missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"),
+            )
 
 
 CLAIM_RULES = (*CLAIM_RULES, ClaimTypeWithoutOutput, MemberAddressIncomplete)

@@ -8,7 +8,7 @@ the encounter is wrong. All of them are polars expressions over the whole batch.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
@@ -32,7 +32,7 @@ class _FieldRule(FrameRule):
         """Return the expression that is True on failing rows (None: skip the field)."""
         raise NotImplementedError
 
-    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, object]:
+    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         """Return the template parameters for one failing value."""
         raise NotImplementedError
 
@@ -57,15 +57,22 @@ class _FieldRule(FrameRule):
                 claim_type = types[i] if i < len(types) else None
                 params = self.render(fd, row.value, claim_type)
                 yield self.issue(
-                    record_no=row.record_no, field=name, claim_id=row.claim_id, line_no=row.line_no,
-                    value=row.value, member_id=row.member_id, column=label, **params,
+                    record_no=row.record_no,
+                    field=name,
+                    claim_id=row.claim_id,
+                    line_no=row.line_no,
+                    value=row.value,
+                    member_id=row.member_id,
+                    column=label,
+                    **params,
                 )
 
 
-def _group_fields(group: str, kinds: tuple[Kind, ...] | None = None, exclude: tuple[Kind, ...] = ()) -> tuple[FieldDef, ...]:
+def _group_fields(
+    group: str, kinds: tuple[Kind, ...] | None = None, exclude: tuple[Kind, ...] = ()
+) -> tuple[FieldDef, ...]:
     return tuple(
-        fd for fd in FIELDS
-        if fd.group == group and (kinds is None or fd.kind in kinds) and fd.kind not in exclude
+        fd for fd in FIELDS if fd.group == group and (kinds is None or fd.kind in kinds) and fd.kind not in exclude
     )
 
 
@@ -81,7 +88,7 @@ class _Required(_FieldRule):
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_null()
 
-    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, object]:
+    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         return {"type_name": CLAIM_TYPE_NAMES.get(claim_type or "", "these")}
 
 
@@ -98,7 +105,7 @@ class _NotUsed(_FieldRule):
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_not_null()
 
-    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, object]:
+    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         return {"type_name": CLAIM_TYPE_NAMES.get(claim_type or "", "these")}
 
 
@@ -111,7 +118,7 @@ class _Format(_FieldRule):
     def mask(self, fd: FieldDef) -> pl.Expr | None:
         return ~valid_expr(fd)
 
-    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, object]:
+    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         return {"problem": describe_problem(fd, row_value or ""), "expect": fd.expect}
 
 
@@ -326,8 +333,20 @@ class LineNotUsed(_NotUsed):
 
 
 FIELD_RULES: tuple[type[FrameRule], ...] = (
-    MemberRequired, MemberFormat, MemberDate,
-    ProviderRequired, ProviderFormat, ProviderNotUsed,
-    ClaimRequired, ClaimFormat, ClaimDate, ClaimAmount, ClaimNotUsed,
-    LineRequired, LineFormat, LineDate, LineAmount, LineNotUsed,
+    MemberRequired,
+    MemberFormat,
+    MemberDate,
+    ProviderRequired,
+    ProviderFormat,
+    ProviderNotUsed,
+    ClaimRequired,
+    ClaimFormat,
+    ClaimDate,
+    ClaimAmount,
+    ClaimNotUsed,
+    LineRequired,
+    LineFormat,
+    LineDate,
+    LineAmount,
+    LineNotUsed,
 )

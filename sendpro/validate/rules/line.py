@@ -39,9 +39,16 @@ class LineBalance(RecordRule):
                 continue
             adj = sum(a.amount for a in ln.adjustments if a.amount is not None)
             if ln.charge - ln.paid != adj:
-                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number, field="line_adj_amount_1",
-                                       charge=money(ln.charge), paid=money(ln.paid),
-                                       diff=money(ln.charge - ln.paid), adj=money(adj))
+                yield self.claim_issue(
+                    encounter,
+                    record_no=ln.row_no,
+                    line_no=ln.line_number,
+                    field="line_adj_amount_1",
+                    charge=money(ln.charge),
+                    paid=money(ln.paid),
+                    diff=money(ln.charge - ln.paid),
+                    adj=money(adj),
+                )
 
 
 class DuplicateLineNumber(RecordRule):
@@ -65,8 +72,14 @@ class DuplicateLineNumber(RecordRule):
             if ln.line_number is None:
                 continue
             if ln.line_number in seen:
-                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number, field="line_number",
-                                       n=ln.line_number, first_row=seen[ln.line_number])
+                yield self.claim_issue(
+                    encounter,
+                    record_no=ln.row_no,
+                    line_no=ln.line_number,
+                    field="line_number",
+                    n=ln.line_number,
+                    first_row=seen[ln.line_number],
+                )
             else:
                 seen[ln.line_number] = ln.row_no
 
@@ -98,8 +111,16 @@ class DiagnosisPointer(FrameRule):
                 missing = missing | ((pl.col(ptr) == str(n)) & slot)
             mask = (missing & ~pl.col("_nolines") & ~pl.col("_broken")).fill_null(False)
             for row in failing_rows(frame, mask, Level.LINE, ptr):
-                yield self.issue(record_no=row.record_no, field=ptr, claim_id=row.claim_id, line_no=row.line_no,
-                                 member_id=row.member_id, value=row.value, k=k, n=row.value)
+                yield self.issue(
+                    record_no=row.record_no,
+                    field=ptr,
+                    claim_id=row.claim_id,
+                    line_no=row.line_no,
+                    member_id=row.member_id,
+                    value=row.value,
+                    k=k,
+                    n=row.value,
+                )
 
 
 class IncompleteLineAdjustment(RecordRule):
@@ -118,11 +139,24 @@ class IncompleteLineAdjustment(RecordRule):
         """Check each line adjustment triple."""
         for ln in encounter.lines:
             for n, adj in enumerate(ln.adjustments, start=1):
-                missing = [name for name, v in (("group", adj.group), ("reason", adj.reason), ("amount", adj.amount))
-                           if v is None]
+                missing = [
+                    name
+                    for name, v in (
+                        ("group", adj.group),
+                        ("reason", adj.reason),
+                        ("amount", adj.amount),
+                    )
+                    if v is None
+                ]
                 if missing:
-                    yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number,
-                                           field=f"line_adj_{missing[0]}_{n}", n=n, missing=", ".join(missing))
+                    yield self.claim_issue(
+                        encounter,
+                        record_no=ln.row_no,
+                        line_no=ln.line_number,
+                        field=f"line_adj_{missing[0]}_{n}",
+                        n=n,
+                        missing=", ".join(missing),
+                    )
 
 
 class LineDateOrder(RecordRule):
@@ -167,11 +201,22 @@ class UnitTypeForClaimType(RecordRule):
         type_name = "professional" if encounter.claim_type == "P" else "institutional"
         for ln in encounter.lines:
             if ln.unit_type is not None and ln.unit_type not in allowed:
-                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number, field="unit_type",
-                                       unit=ln.unit_type, type_name=type_name, allowed=" or ".join(sorted(allowed)))
+                yield self.claim_issue(
+                    encounter,
+                    record_no=ln.row_no,
+                    line_no=ln.line_number,
+                    field="unit_type",
+                    unit=ln.unit_type,
+                    type_name=type_name,
+                    allowed=" or ".join(sorted(allowed)),
+                )
 
 
 LINE_RULES: tuple[type[RecordRule], ...] = (
-    LineBalance, DuplicateLineNumber, IncompleteLineAdjustment, LineDateOrder, UnitTypeForClaimType,
+    LineBalance,
+    DuplicateLineNumber,
+    IncompleteLineAdjustment,
+    LineDateOrder,
+    UnitTypeForClaimType,
 )
 LINE_FRAME_RULES: tuple[type[FrameRule], ...] = (DiagnosisPointer,)

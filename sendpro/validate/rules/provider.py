@@ -59,9 +59,14 @@ class NpiCheckDigit(RecordRule):
                 yield self.claim_issue(encounter, field=name, value=p.npi, column=name)
         for ln in encounter.lines:
             if ln.rendering_npi is not None and not npi_check_digit_ok(ln.rendering_npi):
-                yield self.claim_issue(encounter, record_no=ln.row_no, line_no=ln.line_number,
-                                       field="line_rendering_npi", value=ln.rendering_npi,
-                                       column="line_rendering_npi")
+                yield self.claim_issue(
+                    encounter,
+                    record_no=ln.row_no,
+                    line_no=ln.line_number,
+                    field="line_rendering_npi",
+                    value=ln.rendering_npi,
+                    column="line_rendering_npi",
+                )
 
 
 class ProviderIncomplete(RecordRule):
@@ -85,8 +90,12 @@ class ProviderIncomplete(RecordRule):
                 continue
             missing = "npi" if p.npi is None else "last_name" if p.last_name is None else None
             if missing is not None:
-                yield self.claim_issue(encounter, field=f"{p.role}_{missing}", role=p.role,
-                                       missing=f"{p.role}_{missing}")
+                yield self.claim_issue(
+                    encounter,
+                    field=f"{p.role}_{missing}",
+                    role=p.role,
+                    missing=f"{p.role}_{missing}",
+                )
 
 
 class FacilityIncomplete(RecordRule):
@@ -109,13 +118,24 @@ class FacilityIncomplete(RecordRule):
         if f is None:
             return
         a = f.address
-        parts = {"facility_name": f.last_name, "facility_address": a.line if a else None,
-                 "facility_city": a.city if a else None, "facility_state": a.state if a else None,
-                 "facility_zip": a.zip if a else None}
+        parts = {
+            "facility_name": f.last_name,
+            "facility_address": a.line if a else None,
+            "facility_city": a.city if a else None,
+            "facility_state": a.state if a else None,
+            "facility_zip": a.zip if a else None,
+        }
         missing = [k for k, v in parts.items() if v is None]
         if missing:
-            yield self.claim_issue(encounter, field=missing[0],
-                                   missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"))
+            yield self.claim_issue(
+                encounter,
+                field=missing[0],
+                missing=", ".join(missing) + (" is" if len(missing) == 1 else " are"),
+            )
 
 
-PROVIDER_RULES: tuple[type[RecordRule], ...] = (NpiCheckDigit, ProviderIncomplete, FacilityIncomplete)
+PROVIDER_RULES: tuple[type[RecordRule], ...] = (
+    NpiCheckDigit,
+    ProviderIncomplete,
+    FacilityIncomplete,
+)

@@ -7,7 +7,7 @@ file unusable are in :mod:`sendpro.flatfile.problems` instead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
@@ -27,7 +27,7 @@ class _StructureRule(FrameRule):
         """Return the failing-row expression, or None when the rule does not apply."""
         raise NotImplementedError
 
-    def params(self, frame: pl.DataFrame) -> dict[str, object]:
+    def params(self, frame: pl.DataFrame) -> dict[str, Any]:
         """Return template parameters shared by every failing row of ``frame``."""
         return {}
 
@@ -39,8 +39,15 @@ class _StructureRule(FrameRule):
         mask = mask.fill_null(False)
         extra = self.params(frame)
         for row in failing_rows(frame, mask, self.record_level, self.value_column()):
-            yield self.issue(record_no=row.record_no, claim_id=row.claim_id, line_no=row.line_no,
-                             member_id=row.member_id, value=None, n=row.value, **extra)
+            yield self.issue(
+                record_no=row.record_no,
+                claim_id=row.claim_id,
+                line_no=row.line_no,
+                member_id=row.member_id,
+                value=None,
+                n=row.value,
+                **extra,
+            )
 
     def value_column(self) -> str | None:
         """Return a column whose value feeds the ``{n}`` template parameter."""
@@ -62,16 +69,20 @@ class FieldCount(_StructureRule):
     template = "the row has {n} fields but the header has {expected}: it is truncated or holds an extra delimiter"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         assert self.context is not None
         if self.context.layout.format is not Format.DELIMITED:
             return None
-        return pl.col("_nf") != self.context.extra["expected_fields"]
+        expected = int(self.context.extra["expected_fields"])
+        return pl.col("_nf") != expected
 
-    def params(self, frame: pl.DataFrame) -> dict[str, object]:
+    def params(self, frame: pl.DataFrame) -> dict[str, Any]:
+        """Return the shared template parameters."""
         assert self.context is not None
         return {"expected": self.context.extra["expected_fields"]}
 
     def value_column(self) -> str | None:
+        """Return the column feeding ``{n}``."""
         return "_nf"
 
 
@@ -87,12 +98,14 @@ class UnknownRecordType(_StructureRule):
     template = "the record type is not one of the layout's record types ({types})"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         assert self.context is not None
         if self.context.layout.format is not Format.FIXED_WIDTH:
             return None
         return pl.col("_kind") == KIND_OTHER
 
-    def params(self, frame: pl.DataFrame) -> dict[str, object]:
+    def params(self, frame: pl.DataFrame) -> dict[str, Any]:
+        """Return the shared template parameters."""
         assert self.context is not None
         return {"types": ", ".join(r.type for r in self.context.layout.records)}
 
@@ -109,6 +122,7 @@ class OrphanLine(_StructureRule):
     template = "a line record with no claim record before it"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         assert self.context is not None
         if self.context.layout.format is not Format.FIXED_WIDTH:
             return None
@@ -133,9 +147,11 @@ class SplitClaim(_StructureRule):
     template = "the claim's rows are in {n} separate places in the file; they were grouped into one claim"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         return pl.col("_first") & (pl.col("_runs") > 1)
 
     def value_column(self) -> str | None:
+        """Return the column feeding ``{n}``."""
         return "_runs"
 
 
@@ -151,6 +167,7 @@ class RecordLength(_StructureRule):
     template = "the record is {n} characters long; the layout declares {expected}"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         assert self.context is not None
         lay = self.context.layout
         if lay.format is not Format.FIXED_WIDTH:
@@ -165,12 +182,14 @@ class RecordLength(_StructureRule):
             expr = bad if expr is None else expr | bad
         return expr
 
-    def params(self, frame: pl.DataFrame) -> dict[str, object]:
+    def params(self, frame: pl.DataFrame) -> dict[str, Any]:
+        """Return the shared template parameters."""
         assert self.context is not None
         lengths = {r.length for r in self.context.layout.records if r.length}
         return {"expected": " or ".join(str(n) for n in sorted(lengths))}
 
     def value_column(self) -> str | None:
+        """Return the column feeding ``{n}``."""
         return "_len"
 
 
@@ -188,6 +207,7 @@ class ClaimWithoutLines(_StructureRule):
     template = "the claim has no service lines"
 
     def mask(self, frame: pl.DataFrame) -> pl.Expr | None:
+        """Return the failing-row expression."""
         return pl.col("_first") & pl.col("_nolines")
 
 
@@ -203,7 +223,10 @@ class ClaimRowsDisagree(FrameRule):
 
     code = "CL014"
     name = "claim.rows_disagree"
-    template = "{column} differs from the claim's first row (line {first_row}); claim-level columns must be identical on every row"
+    template = (
+        "{column} differs from the claim's first row (line {first_row}); "
+        "claim-level columns must be identical on every row"
+    )
 
     def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
         """Compare every claim-level column with the claim's first row."""
@@ -212,8 +235,7 @@ class ClaimRowsDisagree(FrameRule):
         if not cols or frame.height == 0:
             return
         diffs = frame.select(
-            [(pl.col(c).ne_missing(pl.col(c).first().over("_claim_seq")) & ~pl.col("_broken")).alias(c)
-             for c in cols]
+            [(pl.col(c).ne_missing(pl.col(c).first().over("_claim_seq")) & ~pl.col("_broken")).alias(c) for c in cols]
         )
         counts = diffs.sum().row(0)
         for name, count in zip(cols, counts, strict=True):
@@ -221,15 +243,27 @@ class ClaimRowsDisagree(FrameRule):
                 continue
             mask = diffs[name]
             bad = frame.filter(mask).select(
-                "_row", "_claim_row", "mce_claim_id", "member_id",
-                pl.col("line_number").cast(pl.Int64, strict=False) if "line_number" in frame.columns
+                "_row",
+                "_claim_row",
+                "mce_claim_id",
+                "member_id",
+                pl.col("line_number").cast(pl.Int64, strict=False)
+                if "line_number" in frame.columns
                 else pl.lit(None, pl.Int64).alias("line_number"),
                 pl.col(name),
             )
             label = column_label(self.context.layout, name)
             for row, first_row, claim_id, member_id, line_no, value in bad.iter_rows():
-                yield self.issue(record_no=row, field=name, claim_id=claim_id, line_no=line_no, value=value,
-                                 member_id=member_id, column=label, first_row=first_row)
+                yield self.issue(
+                    record_no=row,
+                    field=name,
+                    claim_id=claim_id,
+                    line_no=line_no,
+                    value=value,
+                    member_id=member_id,
+                    column=label,
+                    first_row=first_row,
+                )
 
 
 class UnknownColumn(Rule):
@@ -295,8 +329,13 @@ class TextCleaned(Rule):
         if not notes:
             return
         cols = frame.select(
-            "_row", "_claim_row", "_first", "mce_claim_id", "member_id",
-            pl.col("line_number").cast(pl.Int64, strict=False) if "line_number" in frame.columns
+            "_row",
+            "_claim_row",
+            "_first",
+            "mce_claim_id",
+            "member_id",
+            pl.col("line_number").cast(pl.Int64, strict=False)
+            if "line_number" in frame.columns
             else pl.lit(None, pl.Int64).alias("line_number"),
         )
         for index, name, done in notes:
@@ -310,12 +349,22 @@ class TextCleaned(Rule):
             if "separator" in done:
                 parts.append("held X12 separators or control characters (replaced by spaces)")
             yield self.issue(
-                record_no=claim_row if fd.level is Level.CLAIM else row, field=name, claim_id=claim_id,
-                line_no=None if fd.level is Level.CLAIM else line_no, member_id=member_id,
-                column=column_label(self.context.layout, name), what=" and ".join(parts),
+                record_no=claim_row if fd.level is Level.CLAIM else row,
+                field=name,
+                claim_id=claim_id,
+                line_no=None if fd.level is Level.CLAIM else line_no,
+                member_id=member_id,
+                column=column_label(self.context.layout, name),
+                what=" and ".join(parts),
             )
 
 
 STRUCTURE_FRAME_RULES: tuple[type[FrameRule], ...] = (
-    FieldCount, UnknownRecordType, OrphanLine, SplitClaim, RecordLength, ClaimWithoutLines, ClaimRowsDisagree,
+    FieldCount,
+    UnknownRecordType,
+    OrphanLine,
+    SplitClaim,
+    RecordLength,
+    ClaimWithoutLines,
+    ClaimRowsDisagree,
 )
