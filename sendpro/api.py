@@ -26,7 +26,6 @@ from sendpro.flatfile.reader import FlatFileReader
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.tally import claim_type_bucket, tally_file
 from sendpro.model.encounter import Encounter
-from sendpro.model.fields import FIELDS_BY_NAME, Usage
 from sendpro.outputs import REPORT_NAME, OutputSet
 from sendpro.profiles import load_profile
 from sendpro.report.formatters.csv import CsvFormatter
@@ -75,49 +74,40 @@ def _read_first_line(path: Path) -> bytes:
 def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layout:
     """Choose the layout of ``path`` from its first line, when exactly one layout fits.
 
-    A delimited layout fits when the header row holds every column the layout
-    requires for all its claim types; a fixed-width layout fits when the first
-    record carries its header (or claim) record type.
+    A delimited layout fits when the header row has its claim id column and most
+    (60 %) of its columns; the best fit wins when it covers clearly more than the
+    next one. Missing required columns are then reported by the reader, naming
+    them. A fixed-width layout fits when the first record carries its header (or
+    claim) record type.
 
     Raises:
-        UsageError: no layout fits, or several do.
+        UsageError: no layout fits, or several fit equally well.
     """
     first = _read_first_line(path).decode("utf-8", errors="replace")
     if not first:
         raise UsageError(f"{path}: the file is empty; nothing to choose a layout from")
-    fits: list[Layout] = []
-    near: list[tuple[int, str, list[str]]] = []
-    for name, lpath in sorted((candidates or bundled_layouts()).items()):
+    scored: list[tuple[float, Layout]] = []
+    for lpath in (candidates or bundled_layouts()).values():
         lay = load_layout(lpath)
         if lay.format.value == "delimited":
             if not lay.header:
                 continue
             names = {n.strip() for n in first.split(lay.delimiter)}
-            universal = [s.column or s.field for s in lay.fields if _required_everywhere(lay, s.field)]
-            missing = [c for c in universal if c not in names]
-            if not missing:
-                fits.append(lay)
-            else:
-                near.append((len(missing), name, missing))
+            columns = [s.column or s.field for s in lay.fields]
+            coverage = sum(1 for c in columns if c in names) / len(columns)
+            if lay.column_for("mce_claim_id") in names and coverage >= 0.6:
+                scored.append((coverage, lay))
         else:
             rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
             if rt in {r.type for r in lay.records if r.role.value in ("header", "claim")}:
-                fits.append(lay)
-    if len(fits) == 1:
-        return fits[0]
-    if not fits:
-        hint = ""
-        if near:
-            _, closest, lacking = min(near)
-            hint = f"; closest is {closest}, which needs column(s) {', '.join(lacking[:5])}"
-        raise UsageError(f"{path}: the header row matches no known layout{hint}; pass --layout NAME or PATH")
-    fitting = ", ".join(lay.name for lay in fits)
+                scored.append((1.0, lay))
+    scored.sort(key=lambda item: -item[0])
+    if len(scored) == 1 or (len(scored) > 1 and scored[0][0] - scored[1][0] >= 0.2):
+        return scored[0][1]
+    if not scored:
+        raise UsageError(f"{path}: the header row matches no known layout; pass --layout NAME or PATH")
+    fitting = ", ".join(lay.name for _, lay in scored)
     raise UsageError(f"{path}: the header row fits several layouts ({fitting}); pass --layout to choose one")
-
-
-def _required_everywhere(layout: Layout, field_name: str) -> bool:
-    fd = FIELDS_BY_NAME.get(field_name)
-    return fd is not None and all(fd.usage_for(ct) is Usage.REQUIRED for ct in layout.claim_types)
 
 
 @dataclass
@@ -408,7 +398,10 @@ def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
     """Name the claim (CLM01) each pyx12 finding sits in, so an analyst can find it."""
     if not issues:
         return issues
-    claims = claims_at_segments(path, [i.location.record_no for i in issues if i.location.record_no])
+    try:
+        claims = claims_at_segments(path, [i.location.record_no for i in issues if i.location.record_no])
+    except ValueError:  # not an X12 file: nothing to map
+        return issues
     out = []
     for i in issues:
         claim = claims.get(i.location.record_no or -1)

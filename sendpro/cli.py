@@ -113,7 +113,7 @@ def cli() -> None:
 @click.option(
     "--batch-lines",
     type=click.IntRange(min=100),
-    default=20_000,
+    default=5_000,
     show_default=True,
     help="Input lines parsed per batch (bounds memory).",
 )
@@ -225,7 +225,7 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     if report.issues.by_code:
         lines.append("")
         lines.append("  issues by rule:")
-        for code, n in report.issues.by_code.most_common(10):
+        for code, n in report.issues.by_code.most_common(15):
             lines.append(f"    {code}  {n:>7}  {_rule_summary(code)}")
     lines.append("")
     if report.exit_code == EXIT_REJECTED:

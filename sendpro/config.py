@@ -52,7 +52,7 @@ class RunConfig:
     validate_output: bool = True
     include_values: bool = False
     max_issues: int = DEFAULT_MAX_ISSUES
-    chunk_lines: int = 20_000
+    chunk_lines: int = 5_000
     encoding: str | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()

@@ -188,6 +188,11 @@ class _LayoutBuilder:
     def fail(self, message: str) -> LayoutError:
         return LayoutError(f"layout {self.name} ({self.path}): {message}")
 
+    def _int(self, value: Any, what: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{what} must be a whole number, not {value!r}")
+        return value
+
     def _str(self, key: str, default: str | None = None) -> str:
         value = self.meta.get(key, default)
         if not isinstance(value, str):
@@ -283,7 +288,7 @@ class _LayoutBuilder:
         rt = self.meta.get("record_type")
         if not isinstance(rt, dict) or "start" not in rt or "length" not in rt:
             raise self.fail("a fixed-width layout needs record_type = { start = 1, length = 2 }")
-        rt_start, rt_len = int(rt["start"]), int(rt["length"])
+        rt_start, rt_len = self._int(rt["start"], "record_type start"), self._int(rt["length"], "record_type length")
         if rt_start < 1 or rt_len < 1:
             raise self.fail("record_type start and length must be positive")
         records: list[RecordSpec] = []
@@ -399,14 +404,17 @@ class _LayoutBuilder:
         name = str(model_name if model_name is not None else meta_name)
         picture = None
         if "picture" in raw:
-            picture = parse_picture(str(raw["picture"]), raw.get("sign"))
+            try:
+                picture = parse_picture(str(raw["picture"]), raw.get("sign"))
+            except LayoutError as exc:
+                raise self.fail(f"{where}: {exc}") from None
         elif "sign" in raw:
             raise self.fail(f"{where}: sign needs a signed picture such as S9(7)V99")
         start = length = None
         if fixed:
             if "start" not in raw or "length" not in raw:
                 raise self.fail(f"{where}: a fixed-width field needs start and length")
-            start, length = int(raw["start"]), int(raw["length"])
+            start, length = self._int(raw["start"], f"{where}: start"), self._int(raw["length"], f"{where}: length")
             if start < 1 or length < 1:
                 raise self.fail(f"{where}: start and length must be positive")
             if picture is not None and picture.width != length:
@@ -460,6 +468,9 @@ class _LayoutBuilder:
 
     def _check_required(self, layout: Layout) -> None:
         mapped = set(layout.model_fields)
+        if len(layout.claim_types) == 1:
+            # A single-type layout may leave claim_type out: every claim is of that type.
+            mapped.add("claim_type")
         for ct in layout.claim_types:
             for fd in required_fields(ct):
                 if fd.name not in mapped:

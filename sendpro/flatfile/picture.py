@@ -126,19 +126,22 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
     elif pic.sign_mode is SignMode.TRAILING_SEPARATE:
         negative = raw.str.ends_with("-")
         body = raw.str.strip_chars_end("+- ")
-    ok = body.str.contains(r"^[0-9]+$")
+    width = pic.digits + pic.decimals
+    # A value too long for its picture is not this field's value: pass it through.
+    ok = body.str.contains(r"^[0-9]+$") & (body.str.len_chars() <= width)
+    # Fixed-width fields arrive stripped ("        12" -> "12"): restore the
+    # leading zeros so the implied decimals stay where the picture puts them.
+    body = body.str.pad_start(width, "0")
     if pic.decimals:
-        int_part = body.str.slice(0, body.str.len_chars() - pic.decimals)
-        frac = body.str.slice(-pic.decimals, pic.decimals)
-        int_text = (
-            pl.when(int_part.str.len_chars() == 0).then(pl.lit("0")).otherwise(int_part.str.strip_chars_start("0"))
-        )
-        int_text = pl.when(int_text == "").then(pl.lit("0")).otherwise(int_text)
+        int_part = body.str.slice(0, pic.digits).str.strip_chars_start("0")
+        int_text = pl.when(int_part == "").then(pl.lit("0")).otherwise(int_part)
+        frac = body.str.slice(pic.digits, pic.decimals)
         magnitude = pl.concat_str([int_text, pl.lit("."), frac])
-        ok = ok & (body.str.len_chars() > pic.decimals)
     else:
         stripped = body.str.strip_chars_start("0")
         magnitude = pl.when(stripped == "").then(pl.lit("0")).otherwise(stripped)
+    # No sign on zero: a negative zero is zero (X12 and NCPDP carry no "-0").
+    negative = negative & body.str.contains(r"[1-9]")
     signed_text = pl.when(negative).then(pl.concat_str([pl.lit("-"), magnitude])).otherwise(magnitude)
     return pl.when(ok).then(signed_text).otherwise(raw)
 

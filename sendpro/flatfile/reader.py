@@ -51,7 +51,7 @@ from sendpro.model.fields import (
 T = TypeVar("T")
 
 #: Default number of physical lines parsed at once.
-DEFAULT_CHUNK_LINES = 20_000
+DEFAULT_CHUNK_LINES = 5_000
 
 # Kinds of physical records in the row-level frame.
 KIND_ROW = "row"  # a delimited data row (one service line)
@@ -183,6 +183,7 @@ class FlatFileReader:
         self._index: ClaimIndex | None = None
         self._scan: ScanResult | None = None
         self._seq = 0
+        self._carried_blanks: tuple[int, ...] = ()
 
     # -- context management ----------------------------------------------------------
     def __enter__(self) -> FlatFileReader:
@@ -611,6 +612,9 @@ class FlatFileReader:
 
     def _emit(self, frame: pl.DataFrame, blank_lines: tuple[int, ...]) -> Iterator[Batch]:
         assert self._index is not None
+        # Blank lines seen while every row was parked travel with the next batch.
+        blank_lines = self._carried_blanks + blank_lines
+        self._carried_blanks = ()
         if self._index.has_split:
             run_keys = frame.filter(pl.col("_start"))["_key"].to_list()
             split = self._index.split_runs(run_keys)
@@ -629,6 +633,7 @@ class FlatFileReader:
                 for key, lines in complete:
                     yield Batch(self.name, self._reassemble(key, lines, split[key]), blank_lines)
                     blank_lines = ()
+                self._carried_blanks = blank_lines
                 return
         yield Batch(self.name, self._flatten(frame, runs=1), blank_lines)
 

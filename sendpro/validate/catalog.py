@@ -36,7 +36,7 @@ def catalog() -> list[CatalogEntry]:
         entries.append(
             CatalogEntry(
                 rule.code,
-                rule.severity.value,
+                "guard" if rule.guard else rule.severity.value,
                 rule.name,
                 rule.summary(),
                 _doc_body(rule),

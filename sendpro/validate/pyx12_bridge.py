@@ -14,6 +14,7 @@ import importlib.metadata
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,28 @@ def px_code(level: str, ack_code: str) -> str:
     return f"PX3{n:02d}" if ack_code.startswith("I") else f"PX2{n:02d}"
 
 
+_SEGMENT_TEXT = re.compile(r"Segment (?P<seg>[A-Z0-9]{2,3})\*(?P<data>.*?) not found")
+_ISA_TEXT = re.compile(r"\(ISA\*.*\)")
+
+
+def redact(message: str, value: str | None) -> tuple[str, str | None]:
+    """Remove data values from a pyx12 message; return the message and a value it held.
+
+    pyx12 quotes the offending value in its text (``(19930532)``, ``len("...")``)
+    and, for unexpected segments, the segment's first element. They may be PHI;
+    the issue keeps the value separately, shown only when values are requested.
+    """
+    found = None
+    if value:
+        message = message.replace(f"({value})", "").replace(f'"{value}"', "<value>")
+    seg = _SEGMENT_TEXT.search(message)
+    if seg:
+        found = seg.group("data")
+        message = _SEGMENT_TEXT.sub(lambda m: f"Segment {m.group('seg')} not found", message)
+    message = _ISA_TEXT.sub("(ISA)", message)
+    return " ".join(message.split()), found
+
+
 def pyx12_version() -> str:
     """Return the installed pyx12 version."""
     return importlib.metadata.version("pyx12")
@@ -128,11 +151,8 @@ def _issue(
     detail: dict[str, str] | None = None,
 ) -> Issue:
     code = px_code(level, ack)
-    if value:
-        # pyx12 quotes the offending value in its text; it may be PHI, and the
-        # issue keeps it separately (shown only with --include-values).
-        message = message.replace(f"({value})", "").replace(value, "<value>")
-        message = " ".join(message.split())
+    message, found = redact(message, value)
+    value = value or found
     return Issue(
         code=code,
         severity=Severity.ERROR,
@@ -182,7 +202,7 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                         yield _issue(
                             "seg",
                             str(err["err_cde"]),
-                            f"{seg_id}: {err['err_str']}",
+                            str(err["err_str"]),
                             file,
                             seg.get("cur_line"),
                             seg_id,
@@ -199,7 +219,7 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                             yield _issue(
                                 "ele",
                                 str(err["err_cde"]),
-                                f"{ref}: {err['err_str']}",
+                                str(err["err_str"]),
                                 file,
                                 seg.get("cur_line"),
                                 ref,

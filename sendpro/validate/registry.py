@@ -2,8 +2,9 @@
 
 As in flake8's DecisionEngine, ``--select`` and ``--ignore`` take code prefixes
 (``CL``, ``SV01``, ``PV010``); when both match a code, the longer prefix wins and
-an explicit selection wins a tie. Every run gets fresh rule instances, so no rule
-state leaks between runs.
+an explicit selection wins a tie. Guard rules (see :attr:`Rule.guard`) always run
+as errors: naming one in ``ignore`` or lowering its severity is a usage error.
+Every run gets fresh rule instances, so no rule state leaks between runs.
 """
 
 from __future__ import annotations
@@ -83,11 +84,16 @@ class RuleRegistry:
         for code in severities:
             if code not in known:
                 raise UsageError(f"severity override for unknown rule code {code}")
+            if known[code].guard and severities[code] is not Severity.ERROR:
+                raise UsageError(f"{code} guards the 837 against values its guide forbids; it stays an error")
+        for code in ignore:
+            if code in known and known[code].guard:
+                raise UsageError(f"{code} guards the 837 against values its guide forbids; it cannot be ignored")
         frame: list[FrameRule] = []
         record: list[RecordRule] = []
         specials: dict[type[Rule], Rule] = {}
         for cls in self.rules:
-            if not is_selected(cls.code, select, ignore):
+            if not cls.guard and not is_selected(cls.code, select, ignore):
                 continue
             rule = cls(severities.get(cls.code))
             if isinstance(rule, FrameRule):

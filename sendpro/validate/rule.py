@@ -58,6 +58,10 @@ class Rule:
     aliases: ClassVar[tuple[str, ...]] = ()
     claim_types: ClassVar[frozenset[str]] = frozenset({"P", "I", "D"})
     source: ClassVar[str] = "sendpro"
+    #: A guard keeps out of the output values its implementation guide forbids
+    #: (or that a writer cannot express). Guards always run, as errors: turning
+    #: one off would produce a file pyx12, and MassHealth, reject as a whole.
+    guard: ClassVar[bool] = False
 
     def __init__(self, severity: Severity | None = None) -> None:
         self.effective_severity = severity or type(self).severity

@@ -52,7 +52,7 @@ from sendpro.resources import schemas_dir
 #: Bump when the derivation logic changes, so caches rebuild.
 FORMAT_VERSION = "1"
 
-_STEP = re.compile(r"^(?P<xid>[A-Za-z0-9_]+)(?:\[(?P<qual>[A-Za-z0-9]+)\])?$")
+_STEP = re.compile(r"^(?P<xid>[A-Za-z0-9_-]+)(?:\[(?P<qual>[A-Za-z0-9]+)\])?$")
 _ALLOWED_KEYS = {"path", "all", "usage", "codes", "add_codes", "max_use", "repeat", "name", "why"}
 
 
@@ -88,7 +88,7 @@ def load_diff(path: Path) -> MapDiff:
             raise MapError(f"{path}: change #{i} has unknown key(s) {', '.join(sorted(unknown))}")
         if "path" not in ch or "why" not in ch:
             raise MapError(f"{path}: change #{i} needs a path and a why")
-        if len(set(ch) - {"path", "why"}) == 0:
+        if len(set(ch) - {"path", "why", "all"}) == 0:
             raise MapError(f"{path}: change #{i} ({ch['path']}) changes nothing")
     return MapDiff(
         path,

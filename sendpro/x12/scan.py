@@ -112,22 +112,38 @@ def tally_837(path: Path) -> X12Tally:
 
 
 def claims_at_segments(path: Path, segment_numbers: Iterable[int]) -> dict[int, str]:
-    """Return the CLM01 enclosing each of ``segment_numbers`` (those inside a claim)."""
-    wanted = sorted(set(segment_numbers))
+    """Return the claim (CLM01) each of ``segment_numbers`` belongs to.
+
+    A segment belongs to a claim from the subscriber HL that opens the claim's
+    2000B loop to the segment before the next HL or SE; segments of the
+    billing-provider 2000A loop and of the envelope belong to no single claim.
+    """
+    wanted = set(segment_numbers)
     found: dict[int, str] = {}
     if not wanted:
         return found
     current: str | None = None
-    i = 0
+    waiting: list[int] = []  # 2000B segments seen before their CLM
+    in_subscriber = False
+    last = max(wanted)
     for number, el in iter_segments(path):
-        if el[0] == "CLM":
+        seg = el[0]
+        if seg == "HL":
+            current, waiting = None, []
+            in_subscriber = len(el) > 3 and el[3] in ("22", "23")
+        elif seg in ("SE", "ST", "GE", "IEA"):
+            current, waiting, in_subscriber = None, [], False
+        elif seg == "CLM":
             current = el[1] if len(el) > 1 else None
-        elif el[0] in ("HL", "SE", "ST"):
-            current = None
-        while i < len(wanted) and wanted[i] == number:
+            if current is not None:
+                for n in waiting:
+                    found[n] = current
+            waiting = []
+        if number in wanted:
             if current is not None:
                 found[number] = current
-            i += 1
-        if i >= len(wanted):
+            elif in_subscriber:
+                waiting.append(number)
+        if number > last and not waiting:
             break
     return found

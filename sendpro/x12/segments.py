@@ -46,9 +46,10 @@ def amount(cents: int) -> str:
 
 
 def decimal(value: Decimal) -> str:
-    """Format a quantity as an X12 decimal without exponent or trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text
+    """Format a quantity as an X12 decimal without exponent, trailing zeros or a sign on zero."""
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
 
 
 def date8(value: dt.date) -> str:

@@ -36,6 +36,7 @@ class FrequencyForType(RecordRule):
     """
 
     code = "CL010"
+    guard = True
     name = "claim.frequency"
     source = "MassHealth SENDPro data quality (edit #1)"
     template = "claim_frequency {frequency} is not allowed for {type_name} claims (allowed: {allowed})"
@@ -65,6 +66,7 @@ class ContractType(RecordRule):
     """
 
     code = "CL011"
+    guard = True
     name = "claim.contract_type"
     source = "MassHealth SENDPro data quality (edit #2)"
     template = "contract_type {ct} is not one of 01-06, 09"
@@ -222,6 +224,7 @@ class TooManyLines(RecordRule):
     """
 
     code = "CL018"
+    guard = True
     name = "claim.too_many_lines"
     template = "the claim has {n} service lines; an 837{kind} claim carries at most {max}"
 
@@ -284,6 +287,7 @@ class ClaimTypeWithoutOutput(RecordRule):
     """
 
     code = "CL019"
+    guard = True
     name = "claim.type_without_output"
     template = "claim type {ct} has no 837 output in this version of sendpro"
 

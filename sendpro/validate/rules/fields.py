@@ -77,6 +77,7 @@ def _group_fields(
 
 
 class _Required(_FieldRule):
+    guard = True
     template = "{column} is required for {type_name} claims but is empty"
 
     def fields(self) -> tuple[FieldDef, ...]:
@@ -110,6 +111,7 @@ class _NotUsed(_FieldRule):
 
 
 class _Format(_FieldRule):
+    guard = True
     template = "{column} {problem}; expected {expect}"
 
     def fields(self) -> tuple[FieldDef, ...]:

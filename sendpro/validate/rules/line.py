@@ -189,6 +189,7 @@ class UnitTypeForClaimType(RecordRule):
     """
 
     code = "SV015"
+    guard = True
     name = "line.unit_type"
     scope = Scope.LINE
     template = "unit_type {unit} is not used on {type_name} lines (use {allowed})"

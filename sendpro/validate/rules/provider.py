@@ -80,6 +80,7 @@ class ProviderIncomplete(RecordRule):
     """
 
     code = "PV020"
+    guard = True
     name = "provider.incomplete"
     template = "the {role} provider needs both {role}_npi and {role}_last_name ({missing} is empty)"
 

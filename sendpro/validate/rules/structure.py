@@ -65,6 +65,7 @@ class FieldCount(_StructureRule):
     """
 
     code = "FF010"
+    guard = True
     name = "structure.field_count"
     template = "the row has {n} fields but the header has {expected}: it is truncated or holds an extra delimiter"
 
@@ -94,6 +95,7 @@ class UnknownRecordType(_StructureRule):
     """
 
     code = "FF012"
+    guard = True
     name = "structure.unknown_record"
     template = "the record type is not one of the layout's record types ({types})"
 
@@ -118,6 +120,7 @@ class OrphanLine(_StructureRule):
     """
 
     code = "FF013"
+    guard = True
     name = "structure.orphan_line"
     template = "a line record with no claim record before it"
 
@@ -163,6 +166,7 @@ class RecordLength(_StructureRule):
     """
 
     code = "FF016"
+    guard = True
     name = "structure.record_length"
     template = "the record is {n} characters long; the layout declares {expected}"
 
@@ -201,6 +205,7 @@ class ClaimWithoutLines(_StructureRule):
     """
 
     code = "CL030"
+    guard = True
     name = "claim.no_lines"
     category = Category.DATA
     record_level = Level.CLAIM

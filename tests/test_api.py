@@ -1,0 +1,376 @@
+"""End-to-end runs of convert_files: reconciliation, rejects, malformed inputs, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sendpro import api
+from sendpro.errors import InputFileError, OutputValidationError, ProfileError, ReconciliationError, UsageError
+from sendpro.flatfile.layout import load_layout
+from sendpro.flatfile.tally import tally_file
+from sendpro.sample import COLUMNS, write_sample
+from sendpro.x12.scan import iter_segments, tally_837
+from tests.helpers import claim_rows, mce_text, test_config, write_mce
+
+pytestmark = pytest.mark.integration
+
+
+def _sample(path: Path, claims: int, seed: int = 7, defects: float = 0.0):
+    with path.open("w", encoding="utf-8") as handle:
+        return write_sample(handle, claims, seed=seed, defect_rate=defects)
+
+
+def _clm_ids(path: Path) -> list[str]:
+    return [el[1] for _, el in iter_segments(path) if el[0] == "CLM"]
+
+
+def _reject_ids(path: Path) -> set[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    col = lines[0].split("|").index("mce_claim_id")
+    return {ln.split("|")[col] for ln in lines[1:] if len(ln.split("|")) > col}
+
+
+def _files(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir()} if out.exists() else set()
+
+
+def test_seeded_defects_reconcile_to_the_cent(tmp_path: Path) -> None:
+    src = tmp_path / "claims.txt"
+    summary = _sample(src, 300, seed=11, defects=0.12)
+    defective = {claim for claim, _ in summary.defects}
+    assert len(defective) > 20
+
+    report = api.convert_files([src], tmp_path / "out", test_config())
+
+    assert report.exit_code == 1
+    assert report.status == "complete"
+    assert report.balanced
+    overall = report.overall
+    # Independent totals: what the sample generator wrote.
+    assert overall.input.claims == summary.claims == 300
+    assert overall.input.rows == summary.rows
+    assert overall.input.charge == summary.charge_cents
+    assert overall.input.paid == summary.paid_cents
+    assert overall.accepted.claims + overall.rejected.claims == 300
+    assert overall.accepted.charge + overall.rejected.charge == summary.charge_cents
+    # Exactly the seeded claims are rejected, each once, the rest are in the 837 once.
+    out = tmp_path / "out"
+    written = _clm_ids(out / "837P.x12")
+    assert len(written) == len(set(written))
+    assert set(written).isdisjoint(defective)
+    assert _reject_ids(out / "rejects_P.txt") == defective
+    assert len(written) + len(defective) == 300
+    # Every seeded defect is reported under its code, on its claim.
+    found = {(r["claim_id"], r["code"]) for r in map(json.loads, (out / "errors.jsonl").read_text().splitlines())}
+    for claim, code in summary.defects:
+        assert (claim, code) in found, (claim, code)
+    # report.json says the same and lists the files.
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["reconciliation"]["all"]["balanced"] is True
+    assert doc["reconciliation"]["P"]["input"]["total_charge"] == f"{summary.charge_cents / 100:.2f}"
+    assert set(doc["files"]) == _files(out)
+
+
+def test_rejects_file_is_a_valid_input_that_rejects_the_same_claims(tmp_path: Path) -> None:
+    src = tmp_path / "claims.txt"
+    _sample(src, 120, seed=3, defects=0.2)
+    first = api.convert_files([src], tmp_path / "out1", test_config())
+    rejects = tmp_path / "out1" / "rejects_P.txt"
+    second = api.convert_files([rejects], tmp_path / "out2", test_config())
+    assert second.overall.input == first.overall.rejected
+    assert second.overall.accepted.claims == 0
+    assert _reject_ids(tmp_path / "out2" / "rejects_P.txt") == _reject_ids(rejects)
+
+
+def test_fixing_a_rejected_row_lets_it_through(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows({"contract_type": "07"}))
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    assert report.overall.rejected.claims == 1
+    fixed = (tmp_path / "out" / "rejects_P.txt").read_text().replace("|07|", "|01|")
+    (tmp_path / "fixed.txt").write_text(fixed)
+    again = api.convert_files([tmp_path / "fixed.txt"], tmp_path / "out2", test_config())
+    assert again.exit_code == 0
+    assert again.overall.accepted.claims == 1
+
+
+def test_clean_input_exits_zero_and_passes_pyx12(tmp_path: Path) -> None:
+    src = tmp_path / "claims.txt"
+    _sample(src, 60, seed=5)
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    assert report.exit_code == 0
+    assert report.output_validation == "passed"
+    assert _files(tmp_path / "out") == {"837P.x12", "errors.jsonl", "errors.csv", "report.json"}
+    tally = tally_837(tmp_path / "out" / "837P.x12")
+    assert tally.claims == 60
+    assert report.overall.accepted.line_paid == tally.line_paid
+
+
+def test_split_claims_are_grouped_once_across_batches(tmp_path: Path) -> None:
+    rows_a = claim_rows({"mce_claim_id": "A1"})
+    rows_b = claim_rows({"mce_claim_id": "B1"})
+    # A1's second line comes after B1; with 3-line chunks the parts fall in different batches.
+    rows = [rows_a[0], *rows_b, rows_a[1]]
+    src = write_mce(tmp_path / "in.txt", rows)
+    report = api.convert_files([src], tmp_path / "out", test_config(chunk_lines=16))
+    assert report.exit_code == 0
+    assert sorted(_clm_ids(tmp_path / "out" / "837P.x12")) == ["A1", "B1"]
+    assert report.inputs[0].split_claims == 1
+    codes = [json.loads(x)["code"] for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert codes == ["FF014"]
+
+
+def test_member_ids_masked_unless_values_are_included(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows({"member_id": "MEMBER98765", "member_dob": "19800231"}))
+    api.convert_files([src], tmp_path / "masked", test_config())
+    masked = (tmp_path / "masked" / "errors.jsonl").read_text() + (tmp_path / "masked" / "errors.csv").read_text()
+    assert "MEMBER98765" not in masked and "19800231" not in masked
+    assert "*******8765" in masked
+    api.convert_files([src], tmp_path / "values", test_config(include_values=True))
+    shown = (tmp_path / "values" / "errors.jsonl").read_text()
+    assert "MEMBER98765" in shown and "19800231" in shown
+
+
+def test_fixed_width_and_delimited_give_the_same_837(tmp_path: Path) -> None:
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "x12" / "fw-equivalence"
+    a = api.convert_files([case / "input.txt"], tmp_path / "a", test_config())
+    b = api.convert_files([case / "input.dat"], tmp_path / "b", test_config())
+    assert a.layout == "mce-v1" and b.layout == "mce-fw-example"
+    assert (tmp_path / "a" / "837P.x12").read_bytes() == (tmp_path / "b" / "837P.x12").read_bytes()
+
+
+def test_fixed_width_rejects_keep_header_and_recomputed_trailer(tmp_path: Path) -> None:
+    from tests.helpers import fw_text
+
+    text = fw_text([claim_rows({"mce_claim_id": "OK1"}), claim_rows({"mce_claim_id": "BAD1", "contract_type": "07"})])
+    src = tmp_path / "in.dat"
+    src.write_text(text)
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    rejects = tmp_path / "out" / "rejects_P.txt"
+    lines = rejects.read_text().splitlines()
+    assert lines[0].startswith("HD") and lines[1].startswith("CL") and lines[-1].startswith("TR")
+    assert int(lines[-1][2:11]) == len(lines)
+    totals = tally_file(rejects, load_layout("mce-fw-example"))
+    assert totals["P"] == report.overall.rejected
+
+
+# -- malformed inputs: each gives one clear error and leaves no output -------------------------------
+
+
+def _fails(tmp_path: Path, src: Path, code: str, *fragments: str, **config: object) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(InputFileError) as info:
+        api.convert_files([src], out, test_config(**config))
+    assert info.value.code == code
+    message = str(info.value)
+    assert str(src) in message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "\n" not in message
+    assert _files(out) == set()
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    src = tmp_path / "empty.txt"
+    src.write_bytes(b"")
+    _fails(tmp_path, src, "FF001", "empty", layout="mce-v1")
+
+
+def test_header_only(tmp_path: Path) -> None:
+    src = tmp_path / "header.txt"
+    src.write_text("|".join(COLUMNS) + "\n")
+    _fails(tmp_path, src, "FF002", "no data rows")
+
+
+def test_wrong_delimiter(tmp_path: Path) -> None:
+    src = tmp_path / "comma.txt"
+    src.write_text(mce_text(claim_rows()).replace("|", ","))
+    _fails(tmp_path, src, "FF004", "','", layout="mce-v1")
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    src = tmp_path / "missing.txt"
+    src.write_text(mce_text(claim_rows(), columns=[c for c in COLUMNS if c != "member_dob"]))
+    _fails(tmp_path, src, "FF003", "member_dob", "professional")
+
+
+def test_non_utf8_bytes(tmp_path: Path) -> None:
+    src = tmp_path / "latin.txt"
+    src.write_bytes(mce_text(claim_rows({"member_last_name": "MUNOZ"})).replace("MUNOZ", "MU\xd1OZ").encode("cp1252"))
+    _fails(tmp_path, src, "FF005", "line 2", "0xD1", "cp1252")
+    report = api.convert_files([src], tmp_path / "ok", test_config(encoding="cp1252"))
+    assert report.exit_code == 0  # transliterated with an FF020 warning
+    assert "NM1*IL*1*MUNOZ*" in (tmp_path / "ok" / "837P.x12").read_text()
+
+
+def test_truncated_row_rejects_only_its_claim(tmp_path: Path) -> None:
+    text = mce_text([*claim_rows({"mce_claim_id": "T1"}), *claim_rows({"mce_claim_id": "T2"})])
+    lines = text.splitlines()
+    lines[-1] = lines[-1][:80]  # the extract was cut off mid-row
+    src = tmp_path / "cut.txt"
+    src.write_text("\n".join(lines))
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    assert report.exit_code == 1
+    assert _clm_ids(tmp_path / "out" / "837P.x12") == ["T1"]
+    errors = [json.loads(x) for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert [(e["code"], e["row"]) for e in errors] == [("FF010", 5)]
+    assert report.balanced
+
+
+def test_bom_and_crlf_give_the_same_output(tmp_path: Path) -> None:
+    text = mce_text(claim_rows())
+    plain = tmp_path / "plain.txt"
+    plain.write_text(text)
+    windows = tmp_path / "windows.txt"
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    api.convert_files([plain], tmp_path / "a", test_config())
+    report = api.convert_files([windows], tmp_path / "b", test_config())
+    assert report.exit_code == 0
+    assert (tmp_path / "a" / "837P.x12").read_bytes() == (tmp_path / "b" / "837P.x12").read_bytes()
+
+
+def test_100_kb_field_is_a_clear_claim_error(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "big.txt", claim_rows({"member_last_name": "X" * 100_000}))
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    assert report.exit_code == 1
+    errors = [json.loads(x) for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert errors[0]["code"] == "MB002"
+    assert "has 100000 characters; at most 60 fit" in errors[0]["message"]
+    assert len((tmp_path / "out" / "errors.jsonl").read_text()) < 2000  # the value is not copied into reports
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "archive.zip"
+    src.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    with pytest.raises((InputFileError, UsageError)):
+        api.convert_files([src], tmp_path / "out", test_config())
+    assert _files(tmp_path / "out") == set()
+
+
+def test_missing_input_and_unknown_layout(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such input file"):
+        api.convert_files([tmp_path / "nope.txt"], tmp_path / "out", test_config())
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    from sendpro.errors import LayoutError
+
+    with pytest.raises(LayoutError, match="did you mean 'mce-v1'"):
+        api.convert_files([src], tmp_path / "out", test_config(layout="mce-v2"))
+
+
+def test_layout_detection(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    assert api.detect_layout(src).name == "mce-v1"
+    other = tmp_path / "other.txt"
+    other.write_text("a|b|c\n1|2|3\n")
+    with pytest.raises(UsageError, match="matches no known layout"):
+        api.detect_layout(other)
+
+
+def test_inputs_with_different_layouts_are_refused(tmp_path: Path) -> None:
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "x12" / "fw-equivalence"
+    with pytest.raises(UsageError, match="different layouts"):
+        api.convert_files([case / "input.txt", case / "input.dat"], tmp_path / "out", test_config())
+
+
+def test_several_inputs_make_one_submission(tmp_path: Path) -> None:
+    a = write_mce(tmp_path / "a.txt", claim_rows({"mce_claim_id": "A1"}))
+    b = write_mce(tmp_path / "b.txt", claim_rows({"mce_claim_id": "B1", "contract_type": "07"}))
+    report = api.convert_files([a, b], tmp_path / "out", test_config())
+    assert [i.file for i in report.inputs] == [str(a), str(b)]
+    assert _clm_ids(tmp_path / "out" / "837P.x12") == ["A1"]
+    assert _reject_ids(tmp_path / "out" / "rejects_P.txt") == {"B1"}
+    assert report.balanced
+
+
+def test_production_usage_refused_with_placeholders(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    with pytest.raises(ProfileError, match="placeholder"):
+        api.convert_files([src], tmp_path / "out", test_config(usage="P"))
+    assert _files(tmp_path / "out") == set()
+
+
+# -- outputs are atomic and never mix runs ------------------------------------------------------------
+
+
+def test_a_failing_run_leaves_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "claims.txt"
+    _sample(src, 50)
+    calls = {"n": 0}
+    original = api.PacdrWriter.write
+
+    def explode(self, enc):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise RuntimeError("disk full")
+        return original(self, enc)
+
+    monkeypatch.setattr(api.PacdrWriter, "write", explode)
+    with pytest.raises(RuntimeError):
+        api.convert_files([src], tmp_path / "out", test_config())
+    assert _files(tmp_path / "out") == set()
+
+
+def test_stale_outputs_of_a_previous_run_are_removed(tmp_path: Path) -> None:
+    bad = write_mce(tmp_path / "bad.txt", claim_rows({"contract_type": "07"}))
+    good = write_mce(tmp_path / "good.txt", claim_rows())
+    out = tmp_path / "out"
+    api.convert_files([bad], out, test_config())
+    assert "rejects_P.txt" in _files(out)
+    (out / "notes.txt").write_text("the analyst's own file")
+    api.convert_files([good], out, test_config())
+    assert _files(out) == {"837P.x12", "errors.jsonl", "errors.csv", "report.json", "notes.txt"}
+
+
+def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    original = api.Claim837P.write_claim
+
+    def broken(self, enc):  # type: ignore[no-untyped-def]
+        n = original(self, enc)
+        self.w.segment("DMG", "D8", "20261399", "F")  # a segment the map does not allow here
+        return n
+
+    monkeypatch.setattr(api.Claim837P, "write_claim", broken)
+    with pytest.raises(OutputValidationError, match="not published"):
+        api.convert_files([src], tmp_path / "out", test_config())
+    files = _files(tmp_path / "out")
+    assert "837P.x12" not in files and "report.json" in files
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert doc["status"] == "failed" and doc["exit_code"] == 2
+    codes = {json.loads(x)["code"] for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()}
+    assert any(c.startswith("PX") for c in codes)
+
+
+def test_reconciliation_failure_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    real = api.tally_837
+
+    def lying(path: Path):  # type: ignore[no-untyped-def]
+        t = real(path)
+        t.charge += 1
+        return t
+
+    monkeypatch.setattr(api, "tally_837", lying)
+    with pytest.raises(ReconciliationError, match="do not reconcile"):
+        api.convert_files([src], tmp_path / "out", test_config())
+    assert _files(tmp_path / "out") == set()
+
+
+def test_no_validate_output_skips_pyx12(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    report = api.convert_files([src], tmp_path / "out", test_config(validate_output=False))
+    assert report.output_validation == "skipped"
+    assert report.exit_code == 0
+
+
+def test_issue_cap_keeps_counting(tmp_path: Path) -> None:
+    src = tmp_path / "claims.txt"
+    _sample(src, 100, seed=9, defects=0.5)
+    report = api.convert_files([src], tmp_path / "out", test_config(max_issues=5))
+    lines = (tmp_path / "out" / "errors.jsonl").read_text().splitlines()
+    assert len(lines) == 5
+    assert report.issues.total > 5 and report.issues.truncated

@@ -1,0 +1,167 @@
+"""The command line, through click's test runner and through main(argv)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sendpro import api, cli
+from tests.helpers import claim_rows, write_mce
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_convert_clean_exits_zero_with_a_summary(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "--control-number", "5"])
+    assert result.exit_code == 0, result.output
+    assert "reconciled (input = accepted + rejected): yes, to the cent" in result.output
+    assert "ISA13 000000005 (pyx12: passed)" in result.output
+    assert "exit 0: every claim accepted" in result.output
+    assert (tmp_path / "out" / "837P.x12").is_file()
+
+
+def test_convert_with_rejects_exits_one(runner: CliRunner, tmp_path: Path) -> None:
+    rows = [*claim_rows({"mce_claim_id": "OK1"}), *claim_rows({"mce_claim_id": "BAD1", "total_paid": "999"})]
+    src = write_mce(tmp_path / "in.txt", rows)
+    result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "CL016" in result.output
+    assert "1 claim(s) rejected" in result.output
+    assert (tmp_path / "out" / "rejects_P.txt").is_file() and (tmp_path / "out" / "837P.x12").is_file()
+
+
+def test_convert_quiet_and_no_validate(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "o"), "-q", "--no-validate-output"])
+    assert result.exit_code == 0
+    assert result.output == ""
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["output_validation"] == "skipped"
+
+
+def test_select_and_ignore(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows({"total_charge": "260.00"}))
+    ignored = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "a"), "--ignore", "CL015"])
+    assert ignored.exit_code == 0, ignored.output
+    selected = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "b"), "--select", "PV,MB"])
+    assert selected.exit_code == 0, selected.output
+    both = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "c"), "--select", "CL01"])
+    assert both.exit_code == 1
+
+
+def test_guard_rules_cannot_be_ignored(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_mce(tmp_path / "in.txt", claim_rows({"contract_type": "07"}))
+    assert cli.main(["convert", str(src), "--out", str(tmp_path / "a"), "--ignore", "CL011"]) == 2
+    assert "CL011 guards the 837" in capsys.readouterr().err
+    # A prefix that covers a guard skips the other rules but keeps the guard.
+    assert cli.main(["convert", str(src), "--out", str(tmp_path / "b"), "--ignore", "CL", "-q"]) == 1
+
+
+def test_usage_production_with_placeholders_is_one_line_exit_two(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    code = cli.main(["convert", str(src), "--out", str(tmp_path / "out"), "--usage", "P"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("sendpro: error: profile masshealth-sendpro still has placeholder values")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_unusable_input_is_one_line_exit_two(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "empty.txt"
+    src.write_text("")
+    code = cli.main(["convert", str(src), "--out", str(tmp_path / "out"), "--layout", "mce-v1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"sendpro: error: {src}: the file is empty (0 bytes)\n"
+
+
+def test_internal_error_is_one_line_without_traceback(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyError("surprise\nsecond line")
+
+    monkeypatch.setattr(api, "convert_files", boom)
+    monkeypatch.delenv("SENDPRO_DEBUG", raising=False)
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    code = cli.main(["convert", str(src), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("sendpro: internal error: KeyError:")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_bad_option_is_a_usage_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["convert", "x.txt"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_validate_valid_and_broken_files(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "-q"])
+    good = tmp_path / "out" / "837P.x12"
+    result = runner.invoke(cli.cli, ["validate", str(good)])
+    assert result.exit_code == 0 and result.output.strip().endswith("valid")
+    bad = tmp_path / "bad.x12"
+    bad.write_text(good.read_text().replace("DMG*D8*19800101*F", "DMG*D8*19800231*F"))
+    result = runner.invoke(cli.cli, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "PX208" in result.output and "claim C100" in result.output
+    assert "19800231" not in result.output
+    shown = runner.invoke(cli.cli, ["validate", str(bad), "--include-values"])
+    assert "19800231" in shown.output
+    assert not list(tmp_path.glob("*.997"))  # validate writes nothing
+
+
+def test_validate_not_x12(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    result = runner.invoke(cli.cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "PX001" in result.output
+
+
+def test_layouts(runner: CliRunner) -> None:
+    result = runner.invoke(cli.cli, ["layouts"])
+    assert result.exit_code == 0
+    assert "mce-v1" in result.output and "mce-fw-example" in result.output
+    detail = runner.invoke(cli.cli, ["layouts", "mce-fw-example"])
+    assert "record TR (trailer)" in detail.output
+    assert "check sum:total_charge" in detail.output
+
+
+def test_rules_lists_every_code(runner: CliRunner) -> None:
+    result = runner.invoke(cli.cli, ["rules"])
+    assert result.exit_code == 0
+    for code in ("FF001", "FF010", "CL015", "SV010", "PV010", "PX208", "SP006"):
+        assert code in result.output
+    verbose = runner.invoke(cli.cli, ["rules", "-v", "--select", "CL015"])
+    assert "Bad:" in verbose.output and "Good:" in verbose.output
+    assert "SV010" not in verbose.output
+
+
+def test_sample_writes_synthetic_data(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "s.txt"
+    result = runner.invoke(cli.cli, ["sample", "--claims", "15", "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text().splitlines()[0].startswith("claim_type|mce_claim_id|")
+    again = tmp_path / "t.txt"
+    runner.invoke(cli.cli, ["sample", "--claims", "15", "--seed", "4", "--out", str(again)])
+    assert out.read_bytes() == again.read_bytes()
+    fw = tmp_path / "s.dat"
+    result = runner.invoke(cli.cli, ["sample", "--claims", "5", "--layout", "mce-fw-example", "--out", str(fw)])
+    assert result.exit_code == 0 and fw.read_text().startswith("HD")
+    bad = runner.invoke(cli.cli, ["sample", "--types", "X", "--out", str(tmp_path / "x.txt")])
+    assert bad.exit_code == 2
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(cli.cli, ["--version"])
+    assert result.exit_code == 0 and "sendpro" in result.output
