@@ -42,13 +42,15 @@ from sendpro.report.report import (
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
 from sendpro.validate.registry import RuleRegistry
+from sendpro.x12.claim_837d import Claim837D
+from sendpro.x12.claim_837i import Claim837I
 from sendpro.x12.claim_837p import Claim837P
 from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
 from sendpro.x12.scan import claims_at_segments, tally_837
 from sendpro.x12.writer import ClaimWriter, PacdrSettings, PacdrWriter
 
 #: The 837 claim writer of each claim type.
-CLAIM_WRITERS: dict[str, type[ClaimWriter]] = {"P": Claim837P}
+CLAIM_WRITERS: dict[str, type[ClaimWriter]] = {"P": Claim837P, "I": Claim837I, "D": Claim837D}
 
 EXIT_OK = 0
 EXIT_REJECTED = 1

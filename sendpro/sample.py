@@ -146,6 +146,35 @@ _DIAGNOSES = (
     "N390",
 )
 _POS = ("11", "11", "11", "22", "23", "02", "12", "19")
+# Revenue code, HCPCS (or "") and a charge in dollars per unit.
+_OUTPATIENT_REVENUE = (
+    ("0450", "99283", 900),
+    ("0300", "85025", 40),
+    ("0320", "71046", 180),
+    ("0250", "", 60),
+    ("0636", "J1885", 25),
+    ("0730", "93005", 120),
+)
+_INPATIENT_REVENUE = (
+    ("0120", "", 1800),
+    ("0250", "", 90),
+    ("0300", "80053", 55),
+    ("0360", "", 4200),
+    ("0270", "", 150),
+)
+_DRGS = ("470", "291", "392", "871", "690")
+_PCS = ("0SRD0JZ", "0DTJ4ZZ", "02703ZZ", "0W9G3ZZ")
+# CDT code, charge in dollars, what the line needs (tooth, surfaces, quadrant or nothing).
+_DENTAL = (
+    ("D0120", 65, ""),
+    ("D1110", 110, ""),
+    ("D0274", 80, ""),
+    ("D2391", 190, "surfaces"),
+    ("D2392", 240, "surfaces"),
+    ("D7140", 210, "tooth"),
+    ("D4341", 260, "quadrant"),
+    ("D1206", 45, ""),
+)
 
 
 def npi_with_check_digit(nine: str) -> str:
@@ -238,26 +267,23 @@ class _Generator:
         }
         head.update(self.member())
         head.update(rng.choice(self.billing))
+        if claim_type == "I":
+            return self._institutional(head, claim_id, service, denied)
+        if claim_type == "D":
+            head["place_of_service"] = "11"
+            return self._dental(head, claim_id, service, denied)
         if rng.random() < 0.8:
             npi, last, first = rng.choice(self.rendering)
             head.update(rendering_npi=npi, rendering_last_name=last, rendering_first_name=first)
-        if rng.random() < 0.15:
-            npi, last, first = rng.choice(self.rendering)
-            head.update(referring_npi=npi, referring_last_name=last, referring_first_name=first)
+        self._referring(head)
         n_dx = rng.randint(1, 4)
         for i, dx in enumerate(rng.sample(_DIAGNOSES, n_dx), start=1):
             head[f"dx_{i}"] = dx
-        if rng.random() < 0.05:
-            head["claim_frequency"] = rng.choice("78")
-            head["original_claim_id"] = claim_id + "A"
-        n_lines = rng.choice((1, 2, 2, 3, 3, 3, 4, 5))
+        self._adjustment_of(head, claim_id)
         lines = []
-        total_charge = total_paid = 0
-        for n in range(1, n_lines + 1):
+        for n in range(1, rng.choice((1, 2, 2, 3, 3, 3, 4, 5)) + 1):
             proc, base = rng.choice(_PROCEDURES)
             units = rng.choice((1, 1, 1, 2))
-            charge = base * 100 * units + rng.choice((0, 0, 50, 99))
-            paid = 0 if denied else int(charge * rng.uniform(0.4, 0.9))
             line: dict[str, str] = {
                 "line_number": str(n),
                 "procedure_code": proc,
@@ -265,40 +291,147 @@ class _Generator:
                 "unit_type": "UN",
                 "line_from_date": service.strftime("%Y%m%d"),
                 "line_to_date": service.strftime("%Y%m%d"),
-                "line_charge": _money(charge),
-                "line_paid": _money(paid),
-                "dx_pointer_1": str(rng.randint(1, n_dx)),
             }
+            charge = base * 100 * units + rng.choice((0, 0, 50, 99))
+            self._price(line, charge, denied)
+            line["dx_pointer_1"] = str(rng.randint(1, n_dx))
             if rng.random() < 0.1:
                 line["modifier_1"] = rng.choice(("25", "59", "GT", "95"))
-            remaining = charge - paid
-            adj_n = 1
-            if remaining and not denied and rng.random() < 0.3:
-                copay = min(remaining, rng.choice((500, 1000, 2000)))
-                line.update(
-                    {
-                        f"line_adj_group_{adj_n}": "PR",
-                        f"line_adj_reason_{adj_n}": "3",
-                        f"line_adj_amount_{adj_n}": _money(copay),
-                    }
-                )
-                remaining -= copay
-                adj_n += 1
-            if remaining or denied:
-                reason = "96" if denied else "45"
-                line.update(
-                    {
-                        f"line_adj_group_{adj_n}": "CO",
-                        f"line_adj_reason_{adj_n}": reason,
-                        f"line_adj_amount_{adj_n}": _money(remaining),
-                    }
-                )
-            total_charge += charge
-            total_paid += paid
+            self._adjust(line, denied)
             lines.append(line)
-        head["total_charge"] = _money(total_charge)
-        head["total_paid"] = _money(total_paid)
+        return self._finish(head, lines)
+
+    def _referring(self, head: dict[str, str]) -> None:
+        if self.rng.random() < 0.15:
+            npi, last, first = self.rng.choice(self.rendering)
+            head.update(referring_npi=npi, referring_last_name=last, referring_first_name=first)
+
+    def _adjustment_of(self, head: dict[str, str], claim_id: str) -> None:
+        if self.rng.random() < 0.05:
+            head["claim_frequency"] = self.rng.choice("78")
+            head["original_claim_id"] = claim_id + "A"
+
+    def _price(self, line: dict[str, str], charge: int, denied: bool) -> None:
+        paid = 0 if denied else int(charge * self.rng.uniform(0.4, 0.9))
+        line["line_charge"] = _money(charge)
+        line["line_paid"] = _money(paid)
+
+    def _adjust(self, line: dict[str, str], denied: bool) -> None:
+        """Explain charge - paid with a PR copay and/or a CO contractual adjustment."""
+        rng = self.rng
+        charge = int(round(float(line["line_charge"]) * 100))
+        remaining = charge - int(round(float(line["line_paid"]) * 100))
+        n = 1
+        if remaining and not denied and rng.random() < 0.3:
+            copay = min(remaining, rng.choice((500, 1000, 2000)))
+            line.update(
+                {f"line_adj_group_{n}": "PR", f"line_adj_reason_{n}": "3", f"line_adj_amount_{n}": _money(copay)}
+            )
+            remaining -= copay
+            n += 1
+        if remaining or denied:
+            line.update(
+                {
+                    f"line_adj_group_{n}": "CO",
+                    f"line_adj_reason_{n}": "96" if denied else "45",
+                    f"line_adj_amount_{n}": _money(remaining),
+                }
+            )
+
+    @staticmethod
+    def _finish(head: dict[str, str], lines: list[dict[str, str]]) -> list[dict[str, str]]:
+        head["total_charge"] = _money(sum(int(round(float(x["line_charge"]) * 100)) for x in lines))
+        head["total_paid"] = _money(sum(int(round(float(x["line_paid"]) * 100)) for x in lines))
         return [{**head, **line} for line in lines]
+
+    def _institutional(
+        self, head: dict[str, str], claim_id: str, service: dt.date, denied: bool
+    ) -> list[dict[str, str]]:
+        rng = self.rng
+        del head["place_of_service"]
+        inpatient = rng.random() < 0.3
+        kind = rng.choice(("11", "12")) if inpatient else rng.choice(("13", "13", "14", "85", "72"))
+        self._adjustment_of(head, claim_id)
+        days = rng.randint(1, 6) if inpatient else 0
+        end = service + dt.timedelta(days=days)
+        head.update(
+            {
+                "type_of_bill": kind + head["claim_frequency"],
+                "statement_from": service.strftime("%Y%m%d"),
+                "statement_to": end.strftime("%Y%m%d"),
+                "admission_type": rng.choice("123") if inpatient else "3",
+                "admission_source": rng.choice("127") if inpatient else "1",
+                "patient_status": "01",
+            }
+        )
+        self._referring(head)
+        n_dx = rng.randint(1, 4)
+        for i, dx in enumerate(rng.sample(_DIAGNOSES, n_dx), start=1):
+            head[f"dx_{i}"] = dx
+            if inpatient:
+                head[f"poa_{i}"] = rng.choice("YYYN")
+        if inpatient:
+            npi, last, first = rng.choice(self.rendering)
+            head.update(
+                attending_npi=npi,
+                attending_last_name=last,
+                attending_first_name=first,
+                admission_date=service.strftime("%Y%m%d"),
+                admission_hour=rng.choice(("0815", "1342", "2210")),
+                discharge_hour=rng.choice(("1100", "1530")),
+                admitting_dx=rng.choice(_DIAGNOSES),
+                drg_code=rng.choice(_DRGS),
+            )
+            if rng.random() < 0.4:
+                head["icd_pcs_1"] = rng.choice(_PCS)
+                head["icd_pcs_date_1"] = service.strftime("%Y%m%d")
+        revenue = _INPATIENT_REVENUE if inpatient else _OUTPATIENT_REVENUE
+        lines = []
+        for n, (rev, hcpcs, base) in enumerate(rng.sample(revenue, rng.randint(1, min(4, len(revenue)))), start=1):
+            room = rev.startswith("01")
+            units = days if room else rng.choice((1, 1, 2))
+            line: dict[str, str] = {
+                "line_number": str(n),
+                "revenue_code": rev,
+                "units": str(units or 1),
+                "unit_type": "DA" if room else "UN",
+                "line_from_date": service.strftime("%Y%m%d"),
+                "line_to_date": (end if room else service).strftime("%Y%m%d"),
+            }
+            if hcpcs:
+                line["procedure_code"] = hcpcs
+            self._price(line, base * 100 * int(line["units"]), denied)
+            self._adjust(line, denied)
+            lines.append(line)
+        return self._finish(head, lines)
+
+    def _dental(self, head: dict[str, str], claim_id: str, service: dt.date, denied: bool) -> list[dict[str, str]]:
+        rng = self.rng
+        npi, last, first = rng.choice(self.rendering)
+        head.update(rendering_npi=npi, rendering_last_name=last, rendering_first_name=first)
+        self._adjustment_of(head, claim_id)
+        if rng.random() < 0.3:
+            head["dx_1"] = rng.choice(("K029", "K0530", "K0889"))
+        lines = []
+        for n, (cdt, base, needs) in enumerate(rng.sample(_DENTAL, rng.randint(1, 4)), start=1):
+            line: dict[str, str] = {
+                "line_number": str(n),
+                "procedure_code": cdt,
+                "units": "1",
+                "line_from_date": service.strftime("%Y%m%d"),
+                "line_to_date": service.strftime("%Y%m%d"),
+            }
+            if needs == "tooth":
+                line["tooth_number"] = str(rng.choice((3, 14, 19, 30, 8, 9)))
+            elif needs == "surfaces":
+                line["tooth_number"] = str(rng.choice((3, 14, 19, 30)))
+                line["tooth_surfaces"] = rng.choice(("O", "MO", "DO", "MOD"))
+            elif needs == "quadrant":
+                line["oral_cavity_area"] = rng.choice(("10", "20", "30", "40"))
+            self._price(line, base * 100, denied)
+            self._adjust(line, denied)
+            lines.append(line)
+        return self._finish(head, lines)
 
 
 def _defect_npi(rows: list[dict[str, str]]) -> str:
@@ -356,8 +489,10 @@ def _defect_contract(rows: list[dict[str, str]]) -> str:
     return "CL011"
 
 
-def _defect_dx_dot(rows: list[dict[str, str]]) -> str:
-    dx = rows[0]["dx_1"]
+def _defect_dx_dot(rows: list[dict[str, str]]) -> str | None:
+    dx = rows[0].get("dx_1")
+    if not dx:
+        return None
     for r in rows:
         r["dx_1"] = dx[:3] + "." + (dx[3:] or "0")
     return "CL002"
@@ -368,7 +503,53 @@ def _defect_truncated(rows: list[dict[str, str]]) -> str:
     return "FF010"
 
 
-DEFECTS: tuple[Callable[[list[dict[str, str]]], str], ...] = (
+def _defect_bill_type(rows: list[dict[str, str]]) -> str | None:
+    if rows[0]["claim_type"] != "I":
+        return None
+    for r in rows:
+        r["type_of_bill"] = r["type_of_bill"][:2] + ("7" if r["claim_frequency"] != "7" else "1")
+    return "CL040"
+
+
+def _defect_revenue_code(rows: list[dict[str, str]]) -> str | None:
+    if rows[0]["claim_type"] != "I":
+        return None
+    rows[0]["revenue_code"] = rows[0]["revenue_code"].lstrip("0")
+    return "SV002"
+
+
+def _defect_cdt(rows: list[dict[str, str]]) -> str | None:
+    if rows[0]["claim_type"] != "D":
+        return None
+    rows[0]["procedure_code"] = "99213"
+    return "SV020"
+
+
+def _defect_tooth(rows: list[dict[str, str]]) -> str | None:
+    if rows[0]["claim_type"] != "D":
+        return None
+    rows[0]["tooth_number"] = "33"
+    return "SV021"
+
+
+def _defect_surfaces(rows: list[dict[str, str]]) -> str | None:
+    if rows[0]["claim_type"] != "D":
+        return None
+    rows[0]["tooth_number"] = rows[0].get("tooth_number") or "14"
+    rows[0]["tooth_surfaces"] = "MOM"
+    return "SV022"
+
+
+#: Defects only some claim types can carry (each returns None when it does not apply).
+TYPE_DEFECTS: tuple[Callable[[list[dict[str, str]]], str | None], ...] = (
+    _defect_bill_type,
+    _defect_revenue_code,
+    _defect_cdt,
+    _defect_tooth,
+    _defect_surfaces,
+)
+
+DEFECTS: tuple[Callable[[list[dict[str, str]]], str | None], ...] = (
     _defect_npi,
     _defect_total_charge,
     _defect_date,
@@ -398,7 +579,13 @@ def iter_sample_claims(
         rows = gen.claim(claim_id, claim_type)
         code = None
         if defect_rate and defect_rng.random() < defect_rate:
-            code = defect_rng.choice(DEFECTS)(rows)
+            # Each type's own defects are as likely as the common ones.
+            pool = list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
+            defect_rng.shuffle(pool)
+            for defect in pool:
+                code = defect(rows)
+                if code is not None:
+                    break
         yield rows, code
 
 

@@ -85,6 +85,119 @@ BASE_LINES: list[dict[str, str]] = [
 ]
 
 
+# A valid outpatient institutional claim (type of bill 131) with two revenue lines.
+BASE_INSTITUTIONAL: dict[str, str] = {
+    **{k: v for k, v in BASE_CLAIM.items() if not k.startswith(("rendering_", "place_of_service"))},
+    "claim_type": "I",
+    "mce_claim_id": "I100",
+    "type_of_bill": "131",
+    "statement_from": "20260210",
+    "statement_to": "20260210",
+    "admission_type": "3",
+    "admission_source": "1",
+    "patient_status": "01",
+    "total_charge": "940.00",
+    "total_paid": "610.00",
+}
+BASE_INSTITUTIONAL_LINES: list[dict[str, str]] = [
+    {
+        "line_number": "1",
+        "revenue_code": "0450",
+        "procedure_code": "99283",
+        "units": "1",
+        "unit_type": "UN",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "900.00",
+        "line_paid": "585.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "315.00",
+    },
+    {
+        "line_number": "2",
+        "revenue_code": "0300",
+        "units": "1",
+        "unit_type": "UN",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "40.00",
+        "line_paid": "25.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "15.00",
+    },
+]
+# The same claim as an inpatient stay (type of bill 111): admission, attending, POA, admitting diagnosis.
+INPATIENT: dict[str, str] = {
+    "type_of_bill": "111",
+    "statement_to": "20260213",
+    "admission_date": "20260210",
+    "admission_hour": "0815",
+    "discharge_hour": "1100",
+    "admission_type": "1",
+    "admission_source": "7",
+    "poa_1": "Y",
+    "poa_2": "N",
+    "admitting_dx": "R0789",
+    "drg_code": "871",
+    "attending_npi": "1245319599",
+    "attending_last_name": "HOLLIS",
+    "attending_first_name": "HUGO",
+    "icd_pcs_1": "0DTJ4ZZ",
+    "icd_pcs_date_1": "20260211",
+}
+# A valid dental claim: an exam and a two-surface filling.
+BASE_DENTAL: dict[str, str] = {
+    **{k: v for k, v in BASE_CLAIM.items() if not k.startswith("dx_")},
+    "claim_type": "D",
+    "mce_claim_id": "D100",
+    "total_charge": "305.00",
+    "total_paid": "200.00",
+}
+BASE_DENTAL_LINES: list[dict[str, str]] = [
+    {
+        "line_number": "1",
+        "procedure_code": "D0120",
+        "units": "1",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "65.00",
+        "line_paid": "45.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "20.00",
+    },
+    {
+        "line_number": "2",
+        "procedure_code": "D2392",
+        "units": "1",
+        "tooth_number": "14",
+        "tooth_surfaces": "MO",
+        "line_from_date": "20260210",
+        "line_to_date": "20260210",
+        "line_charge": "240.00",
+        "line_paid": "155.00",
+        "line_adj_group_1": "CO",
+        "line_adj_reason_1": "45",
+        "line_adj_amount_1": "85.00",
+    },
+]
+BASES: dict[str, tuple[dict[str, str], list[dict[str, str]]]] = {
+    "P": (BASE_CLAIM, BASE_LINES),
+    "I": (BASE_INSTITUTIONAL, BASE_INSTITUTIONAL_LINES),
+    "D": (BASE_DENTAL, BASE_DENTAL_LINES),
+}
+
+
+def typed_rows(
+    claim_type: str, claim: Mapping[str, str] | None = None, lines: Sequence[Mapping[str, str]] | None = None
+) -> list[dict[str, str]]:
+    """Return the rows of one valid claim of ``claim_type`` (P, I or D) with overrides."""
+    base, base_lines = BASES[claim_type]
+    return claim_rows(claim, lines, base=base, base_lines=base_lines)
+
+
 def claim_rows(
     claim: Mapping[str, str] | None = None,
     lines: Sequence[Mapping[str, str]] | None = None,

@@ -374,3 +374,57 @@ def test_issue_cap_keeps_counting(tmp_path: Path) -> None:
     lines = (tmp_path / "out" / "errors.jsonl").read_text().splitlines()
     assert len(lines) == 5
     assert report.issues.total > 5 and report.issues.truncated
+
+
+# -- institutional and dental -------------------------------------------------------------------------
+
+
+def _per_type_totals(path: Path) -> dict[str, tuple[int, int, int]]:
+    """Claims, total charge and total paid (cents) per claim type, read with plain string handling."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cols = lines[0].split("|")
+    ix = {c: cols.index(c) for c in ("claim_type", "mce_claim_id", "total_charge", "total_paid")}
+    seen: dict[str, tuple[str, int, int]] = {}
+    for line in lines[1:]:
+        f = line.split("|")
+        if len(f) != len(cols) or f[ix["mce_claim_id"]] in seen:
+            continue
+        cents = [round(float(f[ix[k]]) * 100) for k in ("total_charge", "total_paid")]
+        seen[f[ix["mce_claim_id"]]] = (f[ix["claim_type"]], cents[0], cents[1])
+    out: dict[str, tuple[int, int, int]] = {}
+    for claim_type, charge, paid in seen.values():
+        n, c, p = out.get(claim_type, (0, 0, 0))
+        out[claim_type] = (n + 1, c + charge, p + paid)
+    return out
+
+
+@pytest.mark.parametrize("types", [("I",), ("D",), ("P", "I", "D")], ids=lambda t: "".join(t))
+def test_seeded_defects_reconcile_per_type(tmp_path: Path, types: tuple[str, ...]) -> None:
+    src = tmp_path / "claims.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        summary = write_sample(handle, 240, types=types, seed=21, defect_rate=0.15)
+    defective = {claim for claim, _ in summary.defects}
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    out = tmp_path / "out"
+    assert report.balanced and report.status == "complete"
+    assert report.output_validation == "passed"
+    # Per type, input totals equal what the file says (truncated rows aside, which only seeded claims have).
+    expected = _per_type_totals(src)
+    for claim_type in types:
+        rec = report.reconciliation[claim_type]
+        assert rec.accepted.claims + rec.rejected.claims == rec.input.claims
+        assert rec.accepted.charge + rec.rejected.charge == rec.input.charge
+        if not any(code == "FF010" for _, code in summary.defects):
+            assert (rec.input.claims, rec.input.charge, rec.input.paid) == expected[claim_type]
+        x12 = out / f"837{claim_type}.x12"
+        ids = _clm_ids(x12)
+        assert len(ids) == len(set(ids)) == rec.accepted.claims
+        assert set(ids).isdisjoint(defective)
+        versions = tally_837(x12).versions
+        assert versions == {{"P": "005010X298A1", "I": "005010X299A1", "D": "005010X300A1"}[claim_type]}
+    rejected = set().union(*(_reject_ids(p) for p in out.glob("rejects_*.txt")))
+    assert rejected == defective
+    found = {(r["claim_id"], r["code"]) for r in map(json.loads, (out / "errors.jsonl").read_text().splitlines())}
+    for claim, code in summary.defects:
+        assert (claim, code) in found, (claim, code)
+    assert {o.claim_type for o in report.outputs if o.kind == "837"} == set(types)

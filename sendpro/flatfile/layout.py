@@ -19,14 +19,8 @@ from typing import Any
 
 from sendpro.errors import LayoutError
 from sendpro.flatfile.picture import Picture, parse_picture
-from sendpro.model.fields import (
-    CLAIM_TYPE_NAMES,
-    CLAIM_TYPES,
-    FIELDS_BY_NAME,
-    Kind,
-    Level,
-    required_fields,
-)
+from sendpro.model.catalog import CATALOGS, MEDICAL, Catalog
+from sendpro.model.fields import Kind, Level
 from sendpro.resources import schemas_dir
 
 #: Date patterns a layout may declare, as strptime formats.
@@ -111,7 +105,13 @@ class Layout:
     record_type_length: int = 2
     records: tuple[RecordSpec, ...] = ()
     description: str = ""
+    model: str = "medical"
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def catalog(self) -> Catalog:
+        """Return the field catalogue of the layout's model (medical or pharmacy)."""
+        return CATALOGS[self.model]
 
     @property
     def model_fields(self) -> tuple[str, ...]:
@@ -184,6 +184,7 @@ class _LayoutBuilder:
             raise LayoutError(f"layout file {path}: missing the [layout] table")
         self.meta: dict[str, Any] = meta
         self.name = str(meta.get("name") or path.stem)
+        self.catalog: Catalog = MEDICAL
 
     def fail(self, message: str) -> LayoutError:
         return LayoutError(f"layout {self.name} ({self.path}): {message}")
@@ -213,6 +214,7 @@ class _LayoutBuilder:
             "columns",
             "record_type",
             "description",
+            "model",
         }
         unknown = sorted(set(self.meta) - known)
         if unknown:
@@ -226,12 +228,17 @@ class _LayoutBuilder:
             codecs.lookup(encoding)
         except LookupError:
             raise self.fail(f"encoding {encoding!r} is not a known text encoding") from None
-        claim_types = self.meta.get("claim_types", list(CLAIM_TYPES))
+        model = self._str("model", "medical")
+        if model not in CATALOGS:
+            raise self.fail(f"model {model!r} is not one of {', '.join(CATALOGS)}")
+        self.catalog = CATALOGS[model]
+        known_types = self.catalog.claim_types
+        claim_types = self.meta.get("claim_types", list(known_types))
         if not isinstance(claim_types, list) or not claim_types:
             raise self.fail('claim_types must be a non-empty list such as ["P", "I", "D"]')
         for ct in claim_types:
-            if ct not in CLAIM_TYPES:
-                raise self.fail(f"claim type {ct!r} is not one of {', '.join(CLAIM_TYPES)}")
+            if ct not in known_types:
+                raise self.fail(f"claim type {ct!r} is not one of {', '.join(known_types)}")
         date_format = self._str("date_format", "CCYYMMDD")
         if date_format not in DATE_FORMATS:
             raise self.fail(f"date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
@@ -244,6 +251,7 @@ class _LayoutBuilder:
             source=self.path,
             date_format=date_format,
             description=self._str("description", ""),
+            model=model,
         )
         if fmt is Format.DELIMITED:
             layout = self._delimited(common)
@@ -352,7 +360,7 @@ class _LayoutBuilder:
         for s in specs:
             if not s.model:
                 continue
-            level = FIELDS_BY_NAME[s.field].level
+            level = self.catalog.by_name[s.field].level
             if role is Role.CLAIM and level is Level.LINE:
                 raise self.fail(f"record {rtype}: {s.field} is a line-level field; put it on the line record")
             if role is Role.LINE and level is Level.CLAIM:
@@ -390,8 +398,8 @@ class _LayoutBuilder:
         if model_name is None and meta_name is None:
             raise self.fail(f'{where}: needs field = "<model field>"')
         if model_name is not None:
-            if model_name not in FIELDS_BY_NAME:
-                hint = difflib.get_close_matches(str(model_name), list(FIELDS_BY_NAME), n=1)
+            if model_name not in self.catalog.by_name:
+                hint = difflib.get_close_matches(str(model_name), list(self.catalog.by_name), n=1)
                 more = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise self.fail(f"{where}: {model_name!r} is not a model field{more}")
             if role in meta_roles:
@@ -423,7 +431,7 @@ class _LayoutBuilder:
         if date_format is not None and date_format not in DATE_FORMATS:
             raise self.fail(f"{where}: date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
         if model_name is not None and picture is not None:
-            kind = FIELDS_BY_NAME[name].kind
+            kind = self.catalog.by_name[name].kind
             if picture.decimals and kind not in (Kind.AMOUNT, Kind.DECIMAL):
                 raise self.fail(f"{where}: picture {picture.text} has decimals but {name} is not an amount")
         check = raw.get("check")
@@ -449,7 +457,7 @@ class _LayoutBuilder:
             return
         if check.startswith("sum:"):
             target = check[4:]
-            fd = FIELDS_BY_NAME.get(target)
+            fd = self.catalog.by_name.get(target)
             if fd is None or fd.kind is not Kind.AMOUNT:
                 raise self.fail(f"{where}: check {check!r} must sum an amount field, e.g. sum:total_charge")
             return
@@ -468,15 +476,15 @@ class _LayoutBuilder:
 
     def _check_required(self, layout: Layout) -> None:
         mapped = set(layout.model_fields)
-        if len(layout.claim_types) == 1:
+        if len(layout.claim_types) == 1 or "claim_type" not in self.catalog.by_name:
             # A single-type layout may leave claim_type out: every claim is of that type.
             mapped.add("claim_type")
         for ct in layout.claim_types:
-            for fd in required_fields(ct):
+            for fd in self.catalog.required(ct):
                 if fd.name not in mapped:
                     raise self.fail(
                         f"declares claim type {ct} but maps no column for {fd.name}, "
-                        f"which {CLAIM_TYPE_NAMES[ct]} claims require"
+                        f"which {self.catalog.type_name(ct)} claims require"
                     )
         if "mce_claim_id" not in mapped:
             raise self.fail("maps no column for mce_claim_id, which groups rows into claims")

@@ -40,13 +40,6 @@ from sendpro.flatfile.problems import (
     TRAILER_TOTAL,
 )
 from sendpro.flatfile.source import LineChunk, iter_line_chunks
-from sendpro.model.fields import (
-    CLAIM_FIELDS,
-    CLAIM_TYPE_NAMES,
-    FIELDS_BY_NAME,
-    Level,
-    required_fields,
-)
 
 T = TypeVar("T")
 
@@ -153,7 +146,7 @@ def _value_expr(raw: pl.Expr, spec: FieldSpec, layout: Layout) -> pl.Expr:
     if spec.picture is not None:
         value = decode_expr(value, spec.picture)
     date_format = spec.date_format or layout.date_format
-    if spec.model and FIELDS_BY_NAME[spec.field].kind.value == "date" and date_format != "CCYYMMDD":
+    if spec.model and layout.catalog.by_name[spec.field].kind.value == "date" and date_format != "CCYYMMDD":
         parsed = value.str.strptime(pl.Date, DATE_FORMATS[date_format], strict=False)
         # An unparseable date passes through so the date rule reports it.
         value = pl.coalesce(parsed.dt.strftime("%Y%m%d"), value)
@@ -552,14 +545,15 @@ class FlatFileReader:
         if "claim_type" not in info.field_index and len(self.layout.claim_types) == 1:
             present.add("claim_type")
         problems: list[str] = []
+        catalog = self.layout.catalog
         for ct, first_row in sorted(types.items(), key=lambda kv: kv[1]):
-            if ct not in CLAIM_TYPE_NAMES:
+            if ct not in catalog.claim_types:
                 continue
-            missing = [fd.name for fd in required_fields(ct) if fd.name not in present]
+            missing = [fd.name for fd in catalog.required(ct) if fd.name not in present]
             if missing:
                 cols = ", ".join(self.layout.column_for(m) for m in missing)
                 problems.append(
-                    f"{CLAIM_TYPE_NAMES[ct]} claims (type {ct}, first at line {first_row}) require column(s) {cols}"
+                    f"{catalog.type_name(ct)} claims (type {ct}, first at line {first_row}) require column(s) {cols}"
                 )
         if problems:
             raise MISSING_COLUMN.error(self.name, "missing column(s): " + "; ".join(problems))
@@ -666,7 +660,7 @@ class FlatFileReader:
 
     def _flatten_fixed(self, frame: pl.DataFrame) -> pl.DataFrame:
         is_claim = pl.col("_kind") == KIND_CLAIM
-        claim_cols = [c for c in CLAIM_FIELDS if c in frame.columns]
+        claim_cols = [c for c in self.layout.catalog.claim_fields if c in frame.columns]
         claim_id = is_claim.cast(pl.Int64).cum_sum().alias("_cl")
         frame = frame.with_columns(claim_id)
         frame = frame.with_columns(
@@ -733,9 +727,3 @@ def _to_cents(series: pl.Series) -> int:
         except ValueError:
             continue
     return total
-
-
-def claim_level(field_name: str) -> bool:
-    """Return True when ``field_name`` is a claim-level model field."""
-    fd = FIELDS_BY_NAME.get(field_name)
-    return fd is not None and fd.level is Level.CLAIM

@@ -8,7 +8,7 @@ import polars as pl
 
 from sendpro.flatfile.layout import Layout
 from sendpro.flatfile.reader import FlatFileReader
-from sendpro.model.fields import CLAIM_TYPES
+from sendpro.model.catalog import CATALOGS
 from sendpro.model.typing import cents_expr
 from sendpro.report.report import Totals
 
@@ -16,9 +16,13 @@ from sendpro.report.report import Totals
 UNKNOWN_TYPE = "?"
 
 
+#: Every claim type of every model (P, I, D, RX).
+KNOWN_TYPES = frozenset(ct for c in CATALOGS.values() for ct in c.claim_types)
+
+
 def claim_type_bucket(claim_type: str | None) -> str:
     """Return the reconciliation bucket of a claim type."""
-    return claim_type if claim_type in CLAIM_TYPES else UNKNOWN_TYPE
+    return claim_type if claim_type in KNOWN_TYPES else UNKNOWN_TYPE
 
 
 def tally_file(
@@ -33,7 +37,7 @@ def tally_file(
                 c: (pl.col(c) if c in f.columns else pl.lit(None, pl.String))
                 for c in ("claim_type", "total_charge", "total_paid", "line_charge", "line_paid")
             }
-            valid_type = cols["claim_type"].is_in(list(CLAIM_TYPES)).fill_null(False)
+            valid_type = cols["claim_type"].is_in(list(layout.catalog.claim_types)).fill_null(False)
             bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
             first = pl.col("_first")
             line = ~pl.col("_nolines")

@@ -58,9 +58,9 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
     poas = tuple(h[ix[f"poa_{n}"]] for n in range(1, 13))
     diagnoses = tuple(Diagnosis(code, poa) for code, poa in zip(slots, poas, strict=True) if code is not None)
     procedures = tuple(
-        Procedure(h[ix[f"icd_pcs_{n}"]], h[ix[f"icd_pcs_date_{n}"]])
+        Procedure(h[ix[f"icd_pcs_{n}"]], h[ix[f"icd_pcs_date_{n}"]], n)
         for n in range(1, 7)
-        if h[ix[f"icd_pcs_{n}"]] is not None
+        if h[ix[f"icd_pcs_{n}"]] is not None or h[ix[f"icd_pcs_date_{n}"]] is not None
     )
     adjustments = tuple(
         Adjustment(
@@ -93,6 +93,7 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
         drg_code=h[ix["drg_code"]],
         diagnoses=diagnoses,
         diagnosis_slots=slots,
+        poa_slots=poas,
         admitting_dx=h[ix["admitting_dx"]],
         procedures=procedures,
         total_charge=h[ix["total_charge"]],

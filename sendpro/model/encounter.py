@@ -78,10 +78,11 @@ class Diagnosis:
 
 @dataclass(frozen=True, slots=True)
 class Procedure:
-    """An ICD-10-PCS procedure and its date (837I)."""
+    """An ICD-10-PCS procedure and its date (837I); ``slot`` is n of ``icd_pcs_n``."""
 
-    code: str
+    code: str | None
     date: dt.date | None
+    slot: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class ClaimHeader:
     drg_code: str | None
     diagnoses: tuple[Diagnosis, ...]
     diagnosis_slots: tuple[str | None, ...]
+    poa_slots: tuple[str | None, ...]
     admitting_dx: str | None
     procedures: tuple[Procedure, ...]
     total_charge: Cents | None

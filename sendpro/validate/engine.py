@@ -18,6 +18,7 @@ import polars as pl
 
 from sendpro.flatfile.reader import KIND_OTHER, FlatFileReader
 from sendpro.model.build import iter_encounters
+from sendpro.model.catalog import Catalog
 from sendpro.model.encounter import Encounter
 from sendpro.model.typing import clean_text_frame, ensure_model_columns, type_frame
 from sendpro.report.issue import Issue, Severity
@@ -69,15 +70,17 @@ class ValidationEngine:
         for batch in reader.iter_batches():
             if self.rules.blank_line is not None and batch.blank_lines:
                 yield from self.rules.blank_line.check_lines(batch.blank_lines)
-            yield from self._run_batch(reader.name, batch.frame, info.expected_fields)
+            yield from self._run_batch(reader.name, batch.frame, info.expected_fields, reader.layout.catalog)
         for rule in self.rules.all:
             yield from rule.finish()
 
-    def _run_batch(self, file: str, frame: pl.DataFrame, expected_fields: int) -> Iterator[ClaimResult]:
+    def _run_batch(
+        self, file: str, frame: pl.DataFrame, expected_fields: int, catalog: Catalog
+    ) -> Iterator[ClaimResult]:
         # Every model field as a column (null when the layout does not map it),
         # so rules and the builder never meet a missing column.
-        frame = ensure_model_columns(frame)
-        frame, notes = clean_text_frame(frame, forbidden=self.forbidden)
+        frame = ensure_model_columns(frame, catalog.fields)
+        frame, notes = clean_text_frame(frame, catalog.fields, forbidden=self.forbidden)
         broken = pl.col("_kind") == KIND_OTHER
         if expected_fields:
             broken = broken | (pl.col("_nf") != expected_fields).fill_null(False)
@@ -105,7 +108,7 @@ class ValidationEngine:
         raw_by_seq: dict[int, list[str]] = defaultdict(list)
         for seq, raw in zip(seqs, raws, strict=True):
             raw_by_seq[seq].append(raw)
-        typed = type_frame(frame)
+        typed = type_frame(frame, catalog.fields)
         for seq, encounter in iter_encounters(file, typed):
             issues = pending.pop(seq, [])
             for record_rule in self.rules.record_rules:

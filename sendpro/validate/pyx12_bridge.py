@@ -214,7 +214,7 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                         sub = ele.get("subele_pos")
                         ref = f"{seg_id}{int(pos):02d}" if pos is not None else seg_id
                         if sub:
-                            ref += f"-{int(sub)}"
+                            ref += f"-{int(sub):02d}"
                         for err in ele.get("errors", []):
                             yield _issue(
                                 "ele",

@@ -78,7 +78,8 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         """Return the first line of the rule's docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        first = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        return first.replace("``", "")
 
     def issue(
         self,

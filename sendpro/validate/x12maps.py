@@ -10,6 +10,12 @@ writes the result, together with the rest of pyx12's map set and an extended
 The cache key covers the pyx12 version, the difference files and this module's
 format version, so a changed difference file or a pyx12 upgrade rebuilds it.
 
+Changes set ``usage``, ``codes`` (replace) or ``add_codes``, ``max_use``,
+``repeat`` and ``name``; structural changes ``insert_after`` / ``insert_before``
+(an XML snippet of a new segment, loop or element, written from the X12
+standard's facts, placed next to the node the path names; pyx12 orders nodes by
+their ``<pos>``) and ``remove = true``.
+
 Difference file format (TOML)::
 
     [map]
@@ -53,7 +59,21 @@ from sendpro.resources import schemas_dir
 FORMAT_VERSION = "1"
 
 _STEP = re.compile(r"^(?P<xid>[A-Za-z0-9_-]+)(?:\[(?P<qual>[A-Za-z0-9]+)\])?$")
-_ALLOWED_KEYS = {"path", "all", "usage", "codes", "add_codes", "max_use", "repeat", "name", "why"}
+_ALLOWED_KEYS = {
+    "path",
+    "all",
+    "usage",
+    "codes",
+    "add_codes",
+    "max_use",
+    "repeat",
+    "name",
+    "insert_after",
+    "insert_before",
+    "remove",
+    "why",
+}
+_XML = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
 
 
 @dataclass(frozen=True)
@@ -211,9 +231,37 @@ def apply_diff(tree: etree._ElementTree, diff: MapDiff) -> None:
             _apply_change(node, change, diff)
 
 
+def _snippet(text: str, where: str) -> etree._Element:
+    """Parse an XML snippet of a new map node (a segment, loop or element)."""
+    try:
+        node = etree.fromstring(text.strip(), _XML)
+    except etree.XMLSyntaxError as exc:
+        raise MapError(f"{where}: the inserted XML is not well formed: {exc}") from None
+    if node.tag not in ("segment", "loop", "element", "composite") or not node.get("xid"):
+        raise MapError(f"{where}: an inserted node must be a segment, loop, element or composite with an xid")
+    return node
+
+
 def _apply_change(node: etree._Element, change: dict[str, Any], diff: MapDiff) -> None:
     """Apply one change's settings to one map node."""
     try:
+        if "insert_after" in change or "insert_before" in change:
+            parent = node.getparent()
+            if parent is None:
+                raise MapError("cannot insert next to the map root")
+            index = list(parent).index(node)
+            if "insert_before" in change:
+                parent.insert(index, _snippet(str(change["insert_before"]), str(change["path"])))
+            if "insert_after" in change:
+                parent.insert(
+                    index + 1 + ("insert_before" in change), _snippet(str(change["insert_after"]), str(change["path"]))
+                )
+        if change.get("remove"):
+            parent = node.getparent()
+            if parent is None:
+                raise MapError("cannot remove the map root")
+            parent.remove(node)
+            return
         if "usage" in change:
             if change["usage"] not in ("R", "S", "N"):
                 raise MapError(f"usage must be R, S or N, not {change['usage']!r}")

@@ -179,7 +179,7 @@ def test_unknown_code_in_a_composite(valid: str, tmp_path: Path) -> None:
     text, line = _edit(valid, lambda s: s.startswith("CLM*C1*"), "CLM*C1*250***ZQ:B:1")
     [issue] = validate_x12(_write(tmp_path, text))
     assert issue.code == "PX207"
-    assert issue.location.x12_path == "CLM05-1"
+    assert issue.location.x12_path == "CLM05-01"
     assert issue.location.record_no == line
     assert issue.value == "ZQ"
     assert "ZQ" not in issue.message

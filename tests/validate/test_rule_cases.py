@@ -17,7 +17,7 @@ import pytest
 from sendpro.flatfile.layout import Role, load_layout
 from sendpro.flatfile.picture import decode_number, encode_number
 from sendpro.validate.rules import DEFAULT_RULES
-from tests.helpers import BASE_LINES, all_issues, claim_rows, fw_text, mce_text, run_engine
+from tests.helpers import BASES, INPATIENT, all_issues, claim_rows, fw_text, mce_text, run_engine
 
 RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 
@@ -25,11 +25,13 @@ RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 def _rows_of(spec: dict[str, Any]) -> list[dict[str, str]]:
     lines = spec.get("lines")
     count = spec.get("line_count")
+    base, base_lines = BASES[spec.get("base", "P")]
+    claim = {**(INPATIENT if spec.get("inpatient") else {}), **spec.get("claim", {})}
     if count:
-        generated = [{**BASE_LINES[i % len(BASE_LINES)], "line_number": str(i + 1)} for i in range(count)]
-        rows = claim_rows(spec.get("claim"), lines, base_lines=generated)
+        generated = [{**base_lines[i % len(base_lines)], "line_number": str(i + 1)} for i in range(count)]
+        rows = claim_rows(claim, lines, base=base, base_lines=generated)
     else:
-        rows = claim_rows(spec.get("claim"), lines)
+        rows = claim_rows(claim, lines, base=base, base_lines=base_lines)
     keep = spec.get("keep_lines")
     return rows[:keep] if keep else rows
 
@@ -77,7 +79,9 @@ def _refresh_fw_trailer(text: str) -> str:
 def build_input(case: dict[str, Any], tmp_path: Path) -> Path:
     """Write the case's input file."""
     layout = case.get("layout", "mce-v1")
-    claims = case.get("claims") or [case]
+    claims = [
+        {"base": case.get("base", "P"), "inpatient": case.get("inpatient", False), **c} for c in case.get("claims", [])
+    ] or [case]
     rows = [_rows_of(c) for c in claims]
     if layout == "mce-v1":
         text = mce_text([r for c in rows for r in c], extra_columns=case.get("extra_columns", ()))

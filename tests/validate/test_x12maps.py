@@ -627,3 +627,53 @@ def test_broken_difference_file_fails_before_building(fake: tuple[Path, Path], t
     with pytest.raises(MapError, match="needs a \\[map\\] table"):
         build_map_dir(pyx12_dir, "1.0", tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+# -- structural changes and the institutional / dental maps ----------------------------------------------
+_NEW_SEG = '<segment xid="ZZZ"><name>New</name><usage>S</usage><pos>3701</pos><max_use>1</max_use></segment>'
+
+
+def test_insert_before_after_and_remove(small: etree._Element) -> None:
+    _apply(small, {"path": "**/2300/CLM", "all": True, "why": "w", "insert_after": _NEW_SEG})
+    loops = resolve(small, "**/2300", many=True)
+    for loop in loops:
+        ids = [c.get("xid") for c in loop if c.tag == "segment"]
+        assert ids[ids.index("CLM") + 1] == "ZZZ"
+    _apply(small, {"path": "**/2300/ZZZ", "all": True, "why": "w", "remove": True})
+    assert not [n for n in small.iter("segment") if n.get("xid") == "ZZZ"]
+    _apply(small, {"path": "**/2300/CLM", "all": True, "why": "w", "insert_before": _NEW_SEG})
+    for loop in resolve(small, "**/2300", many=True):
+        ids = [c.get("xid") for c in loop if c.tag == "segment"]
+        assert ids[ids.index("CLM") - 1] == "ZZZ"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [("<segment xid='A'>", "not well formed"), ("<name>x</name>", "must be a segment")],
+)
+def test_insert_rejects_bad_snippets(small: etree._Element, snippet: str, message: str) -> None:
+    with pytest.raises(MapError, match=message):
+        _apply(small, {"path": "**/2300/CLM", "all": True, "why": "w", "insert_after": snippet})
+
+
+def test_institutional_and_dental_maps_are_derived(built: Path) -> None:
+    index = etree.parse(str(built / "maps.xml")).getroot()
+    version = index.find("version[@icvn='00501']")
+    assert version is not None
+    registered = {m.get("vriic"): m.text for m in version.findall("map")}
+    assert registered["005010X299A1"] == "837.5010.X299.A1.xml"
+    assert registered["005010X300A1"] == "837.5010.X300.A1.xml"
+    inst = etree.parse(str(built / "837.5010.X299.A1.xml")).getroot()
+    assert [_codes(n) for n in resolve(inst, "**/2300/CLM/CLM07", many=True)]
+    assert all(n.findtext("usage") == "S" for n in resolve(inst, "**/2300/CLM/CLM08", many=True))
+    dental = etree.parse(str(built / "837.5010.X300.A1.xml")).getroot()
+    for loop in resolve(dental, "**/2400", many=True):
+        ids = [c.get("xid") for c in loop if c.tag == "segment"]
+        assert "SV1" not in ids
+        assert ids[ids.index("LX") + 1 : ids.index("LX") + 3] == ["SV3", "TOO"]
+    assert _codes(resolve(dental, "**/2400/SV3/SV301/SV301-01", many=True)[0]) == ["AD"]
+    assert _codes(resolve(dental, "**/2400/TOO/TOO03/TOO03-01", many=True)[0]) == ["B", "D", "F", "I", "L", "M", "O"]
+    for loop in resolve(dental, "**/2300", many=True):
+        ids = [c.get("xid") for c in loop if c.tag == "segment"]
+        assert ids.index("DN1") + 1 == ids.index("DN2") < ids.index("PWK")
+    assert "AD" in _codes(resolve(dental, "**/2430/SVD/SVD03/SVD03-01", many=True)[0])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sendpro.validate.rule import Rule
 from sendpro.validate.rules.claim import CLAIM_RULES
+from sendpro.validate.rules.dental import DENTAL_RULES
 from sendpro.validate.rules.fields import FIELD_RULES
+from sendpro.validate.rules.institutional import INSTITUTIONAL_RULES
 from sendpro.validate.rules.line import LINE_FRAME_RULES, LINE_RULES
 from sendpro.validate.rules.provider import PROVIDER_RULES
 from sendpro.validate.rules.structure import (
@@ -25,6 +27,8 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     *LINE_FRAME_RULES,
     *LINE_RULES,
     *PROVIDER_RULES,
+    *INSTITUTIONAL_RULES,
+    *DENTAL_RULES,
 )
 
 __all__ = ["DEFAULT_RULES"]

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from sendpro.model.fields import CLAIM_TYPE_NAMES, CLAIM_TYPES, FIELDS, FieldDef, Kind, Usage
+from sendpro.model.catalog import MEDICAL, Catalog
+from sendpro.model.fields import FieldDef, Kind, Usage
 from sendpro.model.typing import valid_expr
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import FrameRule
@@ -23,6 +24,11 @@ class _FieldRule(FrameRule):
     """Shared machinery: evaluate one mask per field, then pull the failing rows."""
 
     group: ClassVar[str]
+
+    @property
+    def catalog(self) -> Catalog:
+        """Return the field catalogue of the file being checked."""
+        return self.context.layout.catalog if self.context is not None else MEDICAL
 
     def fields(self) -> tuple[FieldDef, ...]:
         """Return the catalogue fields this rule checks."""
@@ -69,10 +75,12 @@ class _FieldRule(FrameRule):
 
 
 def _group_fields(
-    group: str, kinds: tuple[Kind, ...] | None = None, exclude: tuple[Kind, ...] = ()
+    catalog: Catalog, group: str, kinds: tuple[Kind, ...] | None = None, exclude: tuple[Kind, ...] = ()
 ) -> tuple[FieldDef, ...]:
     return tuple(
-        fd for fd in FIELDS if fd.group == group and (kinds is None or fd.kind in kinds) and fd.kind not in exclude
+        fd
+        for fd in catalog.fields
+        if fd.group == group and (kinds is None or fd.kind in kinds) and fd.kind not in exclude
     )
 
 
@@ -81,16 +89,16 @@ class _Required(_FieldRule):
     template = "{column} is required for {type_name} claims but is empty"
 
     def fields(self) -> tuple[FieldDef, ...]:
-        return _group_fields(self.group)
+        return _group_fields(self.catalog, self.group)
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
-        types = [ct for ct in CLAIM_TYPES if fd.usage_for(ct) is Usage.REQUIRED]
+        types = [ct for ct in self.catalog.claim_types if fd.usage_for(ct) is Usage.REQUIRED]
         if not types or fd.name == "claim_type":
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_null()
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
-        return {"type_name": CLAIM_TYPE_NAMES.get(claim_type or "", "these")}
+        return {"type_name": self.catalog.type_name(claim_type)}
 
 
 class _NotUsed(_FieldRule):
@@ -98,16 +106,16 @@ class _NotUsed(_FieldRule):
     template = "{column} is not used for {type_name} claims; the value is ignored"
 
     def fields(self) -> tuple[FieldDef, ...]:
-        return _group_fields(self.group)
+        return _group_fields(self.catalog, self.group)
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
-        types = [ct for ct in CLAIM_TYPES if fd.usage_for(ct) is Usage.NOT_USED]
+        types = [ct for ct in self.catalog.claim_types if fd.usage_for(ct) is Usage.NOT_USED]
         if not types:
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_not_null()
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
-        return {"type_name": CLAIM_TYPE_NAMES.get(claim_type or "", "these")}
+        return {"type_name": self.catalog.type_name(claim_type)}
 
 
 class _Format(_FieldRule):
@@ -115,7 +123,7 @@ class _Format(_FieldRule):
     template = "{column} {problem}; expected {expect}"
 
     def fields(self) -> tuple[FieldDef, ...]:
-        return _group_fields(self.group, exclude=(Kind.DATE, Kind.AMOUNT))
+        return _group_fields(self.catalog, self.group, exclude=(Kind.DATE, Kind.AMOUNT))
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
         return ~valid_expr(fd)
@@ -128,14 +136,14 @@ class _Date(_Format):
     template = "{column} {problem}; expected a real date CCYYMMDD"
 
     def fields(self) -> tuple[FieldDef, ...]:
-        return _group_fields(self.group, kinds=(Kind.DATE,))
+        return _group_fields(self.catalog, self.group, kinds=(Kind.DATE,))
 
 
 class _Amount(_Format):
     template = "{column} {problem}; expected an amount such as 150, 150.00 or -5.25"
 
     def fields(self) -> tuple[FieldDef, ...]:
-        return _group_fields(self.group, kinds=(Kind.AMOUNT,))
+        return _group_fields(self.catalog, self.group, kinds=(Kind.AMOUNT,))
 
 
 # -- member -------------------------------------------------------------------------------

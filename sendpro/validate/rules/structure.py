@@ -13,7 +13,7 @@ import polars as pl
 
 from sendpro.flatfile.layout import Format, Role
 from sendpro.flatfile.reader import KIND_CLAIM, KIND_LINE, KIND_OTHER, InputInfo
-from sendpro.model.fields import FIELDS_BY_NAME, Level
+from sendpro.model.fields import Level
 from sendpro.report.issue import Category, Issue, Severity
 from sendpro.validate.rule import FrameRule, Rule, Scope
 from sendpro.validate.rules._frame import column_label, failing_rows
@@ -236,7 +236,8 @@ class ClaimRowsDisagree(FrameRule):
     def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
         """Compare every claim-level column with the claim's first row."""
         assert self.context is not None
-        cols = [c for c in frame.columns if c in FIELDS_BY_NAME and FIELDS_BY_NAME[c].level is Level.CLAIM]
+        by_name = self.context.layout.catalog.by_name
+        cols = [c for c in frame.columns if c in by_name and by_name[c].level is Level.CLAIM]
         if not cols or frame.height == 0:
             return
         diffs = frame.select(
@@ -345,7 +346,7 @@ class TextCleaned(Rule):
         )
         for index, name, done in notes:
             row, claim_row, first, claim_id, member_id, line_no = cols.row(index)
-            fd = FIELDS_BY_NAME[name]
+            fd = self.context.layout.catalog.by_name[name]
             if fd.level is Level.CLAIM and not first:
                 continue  # reported once per claim, on its first row
             parts = []
