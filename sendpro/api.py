@@ -16,18 +16,22 @@ import importlib.metadata
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from sendpro.config import RunConfig
-from sendpro.errors import OutputValidationError, ReconciliationError, SendproError, UsageError
+from sendpro.errors import LayoutError, OutputValidationError, ReconciliationError, SendproError, UsageError
 from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.tally import claim_type_bucket, tally_file
 from sendpro.model.encounter import Encounter
+from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
+from sendpro.ncpdp.reader import detect_ncpdp_layout, tally_ncpdp
+from sendpro.ncpdp.validate import validate_ncpdp
+from sendpro.ncpdp.writer import NcpdpSettings, NcpdpWriter
 from sendpro.outputs import REPORT_NAME, OutputSet
-from sendpro.profiles import load_profile
+from sendpro.profiles import Profile, load_profile
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.issue import Issue
@@ -45,7 +49,7 @@ from sendpro.validate.registry import RuleRegistry
 from sendpro.x12.claim_837d import Claim837D
 from sendpro.x12.claim_837i import Claim837I
 from sendpro.x12.claim_837p import Claim837P
-from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
+from sendpro.x12.envelope import Clock, ClockControlNumbers, ControlNumbers
 from sendpro.x12.scan import claims_at_segments, tally_837
 from sendpro.x12.writer import ClaimWriter, PacdrSettings, PacdrWriter
 
@@ -112,12 +116,150 @@ def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layo
     raise UsageError(f"{path}: the header row fits several layouts ({fitting}); pass --layout to choose one")
 
 
-@dataclass
-class _TypeOutput:
-    """The 837 writer of one claim type, opened at its first accepted claim."""
+class _Output:
+    """One accepted-claims output file of a run (an 837 for a claim type, or the NCPDP file)."""
 
-    key: str
-    writer: PacdrWriter
+    kind: str
+
+    def __init__(self, outputs: OutputSet, key: str) -> None:
+        self.outputs = outputs
+        self.key = key
+        self.path: Path | None = None
+
+    def write(self, enc: Encounter | PharmacyEncounter) -> None:
+        """Write one accepted encounter."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file and give it its final name."""
+        raise NotImplementedError
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        """Validate the written file; problems are sendpro bugs."""
+        raise NotImplementedError
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        """Re-read the file on disk: the accepted totals and the report entry."""
+        raise NotImplementedError
+
+    def keys(self) -> list[str]:
+        """Return every output key this writes (for discarding on failure)."""
+        return [self.key]
+
+
+class _X12Output(_Output):
+    kind = "837"
+
+    def __init__(
+        self,
+        outputs: OutputSet,
+        bucket: str,
+        settings: PacdrSettings,
+        control: ControlNumbers,
+        clock: Clock,
+        file_name: Callable[[str, dt.date, int], str],
+    ) -> None:
+        super().__init__(outputs, f"837{bucket}")
+        self.bucket = bucket
+        self.clock = clock
+        self.file_name = file_name
+        self.writer = PacdrWriter(
+            outputs.open(self.key, encoding="ascii"), CLAIM_WRITERS[bucket], settings, control, clock
+        )
+
+    def write(self, enc: Encounter | PharmacyEncounter) -> None:
+        assert isinstance(enc, Encounter)
+        self.writer.write(enc)
+
+    def close(self) -> None:
+        summary = self.writer.close()
+        self.outputs.rename(self.key, self.file_name(self.key, self.clock().date(), summary.interchange_control))
+        self.path = self.outputs.close(self.key)
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        assert self.path is not None
+        return _with_claim_ids(
+            self.path, validate_x12(self.path, project_map_dir(config.map_cache), self.outputs.final_name(self.key))
+        )
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        assert self.path is not None
+        t = tally_837(self.path)
+        digest, size = self.outputs.sha256(self.key)
+        ws = self.writer.summary
+        entry = OutputFile(
+            self.outputs.final_name(self.key),
+            "837",
+            self.bucket,
+            t.claims,
+            t.lines,
+            0,
+            t.segments,
+            t.transactions,
+            ws.interchange_control,
+            ws.group_control,
+            ws.version,
+            digest,
+            size,
+        )
+        return Totals(rows, t.claims, t.lines, t.charge, t.paid, t.line_charge, t.line_paid), entry
+
+
+class _NcpdpOutput(_Output):
+    kind = "ncpdp"
+
+    def __init__(
+        self,
+        outputs: OutputSet,
+        layout: NcpdpLayout,
+        settings: NcpdpSettings,
+        batch_number: int,
+        clock: Clock,
+        file_name: str,
+    ) -> None:
+        super().__init__(outputs, "RX.ncpdp")
+        self.layout = layout
+        handle = outputs.open(self.key, encoding="ascii", final_name=file_name)
+        xref = None
+        if layout.batch:
+            xref = outputs.open("RX.xref.csv", final_name=Path(file_name).stem + ".xref.csv")
+        self.writer = NcpdpWriter(handle, layout, settings, batch_number, clock, xref)
+
+    def write(self, enc: Encounter | PharmacyEncounter) -> None:
+        assert isinstance(enc, PharmacyEncounter)
+        self.writer.write(enc)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.path = self.outputs.close(self.key)
+        if self.layout.batch:
+            self.outputs.close("RX.xref.csv")
+
+    def keys(self) -> list[str]:
+        return [self.key, "RX.xref.csv"] if self.layout.batch else [self.key]
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        assert self.path is not None
+        return validate_ncpdp(self.path, self.layout, self.outputs.final_name(self.key))
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        assert self.path is not None
+        t = tally_ncpdp(self.path, self.layout)
+        digest, size = self.outputs.sha256(self.key)
+        entry = OutputFile(
+            self.outputs.final_name(self.key),
+            "ncpdp",
+            "RX",
+            t.details,
+            0,
+            0,
+            t.records,
+            version=self.layout.name,
+            interchange_control=self.writer.summary.batch_number,
+            sha256=digest,
+            bytes=size,
+        )
+        return Totals(rows, t.details, 0, t.charge, t.paid, 0, 0), entry
 
 
 class _Run:
@@ -134,9 +276,10 @@ class _Run:
         self.control: ControlNumbers = config.control_numbers or ClockControlNumbers(config.clock)
         self.totals_in: dict[str, Totals] = {}
         self.accepted_rows: dict[str, int] = {}
-        self.x12: dict[str, _TypeOutput] = {}
+        self.writers: dict[str, _Output] = {}
         self.rejects: dict[str, RejectsWriter] = {}
         self.rejected_claims = 0
+        self._open_output: Callable[[str], _Output] | None = None
 
     # -- setup ---------------------------------------------------------------------------
     def resolve_layout(self) -> Layout:
@@ -149,6 +292,26 @@ class _Run:
             raise UsageError(f"the inputs use different layouts ({detail}); convert them in separate runs")
         return chosen[0]
 
+    def _output_factory(self, layout: Layout, profile: Profile, outputs: OutputSet) -> Callable[[str], _Output]:
+        """Return how to open the output of a claim type: an 837 writer, or the NCPDP writer."""
+        cfg = self.config
+        if layout.model == "pharmacy":
+            ncpdp_layout = load_ncpdp_layout(cfg.ncpdp_layout)
+            settings = profile.ncpdp_settings(cfg.usage)
+            self.report.ncpdp_layout = ncpdp_layout.name
+            name = profile.ncpdp_file_name(self.now.date())
+
+            def open_ncpdp(bucket: str) -> _Output:
+                return _NcpdpOutput(outputs, ncpdp_layout, settings, self.control.next_interchange(), cfg.clock, name)
+
+            return open_ncpdp
+        pacdr = profile.pacdr_settings(cfg.usage)
+
+        def open_x12(bucket: str) -> _Output:
+            return _X12Output(outputs, bucket, pacdr, self.control, cfg.clock, profile.file_name)
+
+        return open_x12
+
     # -- main ------------------------------------------------------------------------------
     def run(self) -> RunReport:
         cfg = self.config
@@ -157,13 +320,16 @@ class _Run:
                 raise UsageError(f"{p}: no such input file")
         layout = self.resolve_layout()
         profile = load_profile(cfg.profile)
-        settings = profile.pacdr_settings(cfg.usage)
+        pacdr = profile.pacdr_settings(cfg.usage)
+        if layout.model == "pharmacy":
+            profile.ncpdp_settings(cfg.usage)  # refuse production with placeholders before reading
+            load_ncpdp_layout(cfg.ncpdp_layout)
         registry = RuleRegistry()
-        rules = registry.select(cfg.select, cfg.ignore, cfg.severities)
-        engine = ValidationEngine(rules, forbidden=settings.envelope.delimiters.chars + "|")
+        rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
+        engine = ValidationEngine(rules, forbidden=pacdr.envelope.delimiters.chars + "|")
         self.report.layout = layout.name
         self.report.profile = profile.name
-        self.report.usage = settings.envelope.usage
+        self.report.usage = pacdr.envelope.usage
         readers = [
             FlatFileReader(
                 p,
@@ -185,6 +351,7 @@ class _Run:
                     InputSummary(reader.name, layout.name, scan.data_rows, scan.claims, scan.split_claims)
                 )
             outputs = OutputSet(self.out_dir)
+            self._open_output = self._output_factory(layout, profile, outputs)
             jsonl = JsonlFormatter(outputs.open("errors.jsonl"), cfg.include_values)
             csvf = CsvFormatter(outputs.open("errors.csv"), cfg.include_values)
             jsonl.start()
@@ -192,21 +359,22 @@ class _Run:
             self._sinks = (jsonl, csvf)
             rows_done = 0
             rows_total = sum(i.rows for i in self.report.inputs)
+            writable = frozenset(CLAIM_WRITERS) | {"RX"}
             for reader, summary in zip(readers, self.report.inputs, strict=True):
                 header = reader.header_text()
                 trailer = reader.scan().trailer_record
                 sums = trailer_amount_fields(layout)
-                for item in engine.run(reader, {"writable_types": frozenset(CLAIM_WRITERS)}):
+                for item in engine.run(reader, {"writable_types": writable}):
                     if isinstance(item, Issue):
                         self.emit(item)
                         continue
-                    self.route(item, outputs, settings, layout, header, trailer, sums)
+                    self.route(item, outputs, layout, header, trailer, sums)
                     bucket = claim_type_bucket(item.encounter.claim_type)
                     summary.claims_by_type[bucket] = summary.claims_by_type.get(bucket, 0) + 1
                     rows_done += item.raw_line_count
                     if cfg.progress is not None:
                         cfg.progress(rows_done, rows_total)
-            self.finish(outputs, settings, layout, profile.file_name)
+            self.finish(outputs, layout)
             outputs.commit()
             return self.report
         except BaseException:
@@ -226,7 +394,6 @@ class _Run:
         self,
         result: ClaimResult,
         outputs: OutputSet,
-        settings: PacdrSettings,
         layout: Layout,
         header: str | None,
         trailer: str | None,
@@ -244,84 +411,46 @@ class _Run:
                 name = f"rejects_{bucket if bucket != '?' else 'unknown'}.txt"
                 writer = RejectsWriter(outputs.open(name, encoding=layout.encoding), layout, header, trailer)
                 self.rejects[bucket] = writer
-            amounts = {name: getattr(enc.header, name) for name in sums}
+            amounts = {name: getattr(enc.header, name) for name in sums} if isinstance(enc, Encounter) else {}
             writer.write(result.raw, amounts)
             return
-        out = self.x12.get(bucket)
+        out = self.writers.get(bucket)
         if out is None:
-            key = f"837{bucket}"
-            handle = outputs.open(key, encoding="ascii")
-            out = _TypeOutput(
-                key,
-                PacdrWriter(handle, CLAIM_WRITERS[bucket], settings, self.control, self.config.clock),
-            )
-            self.x12[bucket] = out
-        out.writer.write(enc)
+            assert self._open_output is not None
+            out = self._open_output(bucket)
+            self.writers[bucket] = out
+        out.write(enc)
         self.accepted_rows[bucket] = self.accepted_rows.get(bucket, 0) + result.raw_line_count
 
-    def finish(
-        self,
-        outputs: OutputSet,
-        settings: PacdrSettings,
-        layout: Layout,
-        file_name: Callable[[str, dt.date, int], str],
-    ) -> None:
+    def finish(self, outputs: OutputSet, layout: Layout) -> None:
         cfg = self.config
         report = self.report
-        # Close writers and name the 837 files (the name may hold the ISA13).
-        x12_files: dict[str, Path] = {}
-        for bucket, out in sorted(self.x12.items()):
-            summary = out.writer.close()
-            outputs.rename(out.key, file_name(out.key, self.now.date(), summary.interchange_control))
-            x12_files[bucket] = outputs.close(out.key)
+        for out in self.writers.values():
+            out.close()
         for rej in self.rejects.values():
             rej.close()
         reject_keys = {b: f"rejects_{b if b != '?' else 'unknown'}.txt" for b in self.rejects}
-        # Validate every 837 with pyx12.
-        px: list[Issue] = []
-        if cfg.validate_output and x12_files:
-            maps = project_map_dir(cfg.map_cache)
-            for bucket, path in x12_files.items():
-                px.extend(self._pyx12(path, outputs.final_name(self.x12[bucket].key), maps))
-            report.output_validation = "failed" if px else "passed"
+        # Validate every output: pyx12 for 837s, the layout checks for NCPDP.
+        bugs: list[Issue] = []
+        if cfg.validate_output and self.writers:
+            for out in self.writers.values():
+                bugs.extend(out.validate(cfg))
+            report.output_validation = "failed" if bugs else "passed"
         elif not cfg.validate_output:
             report.output_validation = "skipped"
-        for issue in px:
+        for issue in bugs:
             self.emit(issue)
         # Reconcile from the files on disk.
-        for bucket in sorted(set(self.totals_in) | set(x12_files) | set(reject_keys)):
+        for bucket in sorted(set(self.totals_in) | set(self.writers) | set(reject_keys)):
             rec = Reconciliation(input=self.totals_in.get(bucket, Totals()))
-            if bucket in x12_files:
-                t = tally_837(x12_files[bucket])
-                rec.accepted = Totals(
-                    self.accepted_rows.get(bucket, 0),
-                    t.claims,
-                    t.lines,
-                    t.charge,
-                    t.paid,
-                    t.line_charge,
-                    t.line_paid,
-                )
-                key = self.x12[bucket].key
-                digest, size = outputs.sha256(key)
-                ws = self.x12[bucket].writer.summary
-                report.outputs.append(
-                    OutputFile(
-                        outputs.final_name(key),
-                        "837",
-                        bucket,
-                        t.claims,
-                        t.lines,
-                        0,
-                        t.segments,
-                        t.transactions,
-                        ws.interchange_control,
-                        ws.group_control,
-                        ws.version,
-                        digest,
-                        size,
-                    )
-                )
+            if bucket in self.writers:
+                rec.accepted, entry = self.writers[bucket].accepted(self.accepted_rows.get(bucket, 0))
+                report.outputs.append(entry)
+                if isinstance(self.writers[bucket], _NcpdpOutput) and layout.model == "pharmacy":
+                    ncpdp = self.writers[bucket]
+                    assert isinstance(ncpdp, _NcpdpOutput)
+                    if ncpdp.layout.batch:
+                        report.outputs.append(OutputFile(outputs.final_name("RX.xref.csv"), "xref", "RX"))
             if bucket in reject_keys:
                 key = reject_keys[bucket]
                 path = outputs.close(key)
@@ -332,16 +461,7 @@ class _Run:
                 rec.rejected = side
                 digest, size = outputs.sha256(key)
                 report.outputs.append(
-                    OutputFile(
-                        key,
-                        "rejects",
-                        bucket,
-                        side.claims,
-                        side.lines,
-                        side.rows,
-                        sha256=digest,
-                        bytes=size,
-                    )
+                    OutputFile(key, "rejects", bucket, side.claims, side.lines, side.rows, sha256=digest, bytes=size)
                 )
             report.reconciliation[bucket] = rec
         overall = report.overall
@@ -365,15 +485,17 @@ class _Run:
             failure = ReconciliationError(
                 "counts or totals do not reconcile (a sendpro bug; nothing was published): " + "; ".join(problems)
             )
-        elif px:
+        elif bugs:
+            kinds = sorted({out.kind for out in self.writers.values()})
             failure = OutputValidationError(
-                f"pyx12 found {len(px)} problem(s) in the 837 output (a sendpro bug); the 837 file(s) were not "
-                f"published; see errors.jsonl (codes PX...)"
+                f"output validation found {len(bugs)} problem(s) in the {' and '.join(kinds)} output (a sendpro bug); "
+                f"those files were not published; see errors.jsonl (codes PX.../RX2..)"
             )
         if failure is not None:
-            for out in self.x12.values():
-                outputs.discard(out.key)
-            report.outputs = [o for o in report.outputs if o.kind != "837"]
+            for out in self.writers.values():
+                for key in out.keys():
+                    outputs.discard(key)
+            report.outputs = [o for o in report.outputs if o.kind not in ("837", "ncpdp", "xref")]
             report.status = "failed"
             report.message = str(failure)
             exit_code = EXIT_ERROR
@@ -391,9 +513,6 @@ class _Run:
                 raise failure
             outputs.commit()
             raise failure
-
-    def _pyx12(self, path: Path, name: str, maps: Path) -> list[Issue]:
-        return _with_claim_ids(path, validate_x12(path, maps, name))
 
 
 def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
@@ -413,7 +532,9 @@ def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
     return out
 
 
-def _encounter_totals(enc: Encounter, rows: int) -> Totals:
+def _encounter_totals(enc: Encounter | PharmacyEncounter, rows: int) -> Totals:
+    if isinstance(enc, PharmacyEncounter):
+        return Totals(rows=rows, claims=1, charge=enc.gross_amount_due or 0, paid=enc.total_amount_paid or 0)
     lines = enc.lines
     return Totals(
         rows=rows,
@@ -439,6 +560,22 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
     return _Run(inputs, out_dir, config or RunConfig()).run()
 
 
-def validate_file(path: Path, map_cache: Path | None = None) -> list[Issue]:
-    """Validate an X12 file with pyx12 against sendpro's maps; return the issues (empty: valid)."""
+def validate_file(path: Path, map_cache: Path | None = None, ncpdp_layout: str | None = None) -> list[Issue]:
+    """Validate an X12 837 (pyx12 and sendpro's maps) or an NCPDP file (its layout); return the issues.
+
+    The kind of file is recognised from its first record: ``ISA`` is X12; an STX
+    batch header or a fixed header record of a bundled NCPDP layout is NCPDP.
+    An empty list means the file is valid.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(3)
+    if ncpdp_layout is not None:
+        return validate_ncpdp(path, load_ncpdp_layout(ncpdp_layout), str(path))
+    if head != b"ISA":
+        try:
+            layout = detect_ncpdp_layout(path)
+        except LayoutError:
+            layout = None
+        if layout is not None:
+            return validate_ncpdp(path, layout, str(path))
     return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path)))

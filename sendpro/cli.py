@@ -21,6 +21,7 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
 from sendpro.errors import SendproError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
+from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
 from sendpro.x12.envelope import SequentialControlNumbers
@@ -117,6 +118,13 @@ def cli() -> None:
     show_default=True,
     help="Input lines parsed per batch (bounds memory).",
 )
+@click.option(
+    "--ncpdp-profile",
+    "ncpdp_layout",
+    default="post-adjudication",
+    show_default=True,
+    help="NCPDP layout for pharmacy extracts: post-adjudication, batch-d0, or a layout file path.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @common_options
 def convert(
@@ -133,6 +141,7 @@ def convert(
     max_issues: int,
     control_number: int | None,
     batch_lines: int,
+    ncpdp_layout: str,
     quiet: bool,
     map_cache: Path | None,
 ) -> None:
@@ -152,6 +161,7 @@ def convert(
         control_numbers=SequentialControlNumbers(control_number) if control_number else None,
         map_cache=map_cache,
         progress=progress,
+        ncpdp_layout=ncpdp_layout,
     )
     try:
         report = api.convert_files(list(inputs), out_dir, config)
@@ -212,6 +222,13 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
                 if o.interchange_control is not None
                 else f"  {where}"
             )
+        elif o.kind == "ncpdp":
+            lines.append(
+                f"  {where}: {o.claims} claims, {o.segments} records, layout {o.version}, batch "
+                f"{o.interchange_control} (checks: {report.output_validation})"
+            )
+        elif o.kind == "xref":
+            lines.append(f"  {where}: transaction reference -> MCE claim id")
         elif o.kind == "rejects":
             lines.append(f"  {where}: {o.claims} rejected claim(s) in the input layout; fix and run again")
         elif o.kind == "errors" and o.name.endswith(".jsonl"):
@@ -245,12 +262,13 @@ def _rule_summary(code: str) -> str:
 @cli.command()
 @click.argument("x12_file", type=click.Path(path_type=Path))
 @click.option("--include-values", is_flag=True, help="Show the offending values (PHI: handle with care).")
+@click.option("--ncpdp-layout", default=None, help="Check an NCPDP file against this layout (name or path).")
 @common_options
-def validate(x12_file: Path, include_values: bool, map_cache: Path | None) -> None:
-    """Validate an X12 837 file with pyx12 and sendpro's PACDR maps; print issues, write nothing."""
+def validate(x12_file: Path, include_values: bool, ncpdp_layout: str | None, map_cache: Path | None) -> None:
+    """Validate an 837 (pyx12 with sendpro's PACDR maps) or an NCPDP file (its layout); print issues, write nothing."""
     if not x12_file.is_file():
         raise SendproError(f"{x12_file}: no such file")
-    issues = api.validate_file(x12_file, map_cache)
+    issues = api.validate_file(x12_file, map_cache, ncpdp_layout)
     for issue in issues:
         click.echo(format_issue(issue, include_values))
     if issues:
@@ -264,11 +282,15 @@ def format_issue(issue: Issue, include_values: bool = False) -> str:
     loc = issue.location
     where = [str(loc.file or "")]
     if loc.record_no:
-        where.append(f"line {loc.record_no}")
+        where.append(
+            f"{'record' if loc.ncpdp_field is not None or issue.code.startswith('RX2') else 'line'} {loc.record_no}"
+        )
     if loc.claim_id:
         where.append(f"claim {loc.claim_id}")
     if loc.x12_path:
         where.append(loc.x12_path)
+    if loc.ncpdp_field:
+        where.append(loc.ncpdp_field)
     text = f"{': '.join(where)}: {issue.code} {issue.severity.value}: {issue.message}"
     if include_values and issue.value is not None:
         text += f" [value: {issue.value}]"
@@ -280,6 +302,22 @@ def format_issue(issue: Issue, include_values: bool = False) -> str:
 @click.argument("name", required=False)
 def layouts(name: str | None) -> None:
     """List the bundled layouts, or show the fields of one layout (NAME or path)."""
+    if name and name in bundled_ncpdp_layouts():
+        nlay = load_ncpdp_layout(name)
+        click.echo(f"{nlay.name}: {nlay.title}")
+        if nlay.provisional:
+            click.echo(f"  {nlay.provisional}")
+        for nrec in nlay.records:
+            click.echo(f"  record {nrec.type} ({nrec.role.value}), length {nrec.length}")
+            for nf in nrec.fields:
+                src = f"field {nf.field}" if nf.field else f"value {nf.value!r}"
+                click.echo(f"    {nf.start:>4}-{nf.end:<4} {nf.label:<52} {nf.format.value:<4} {src}")
+        for seg in nlay.segments:
+            click.echo(f"  segment AM{seg.id} {seg.name} ({seg.level} level)")
+            for nf in seg.fields:
+                src = f"field {nf.field}" if nf.field else f"value {nf.value!r}"
+                click.echo(f"    {nf.code} {nf.label:<52} {nf.format.value:<4} {src}")
+        return
     if name:
         lay = load_layout(name)
         click.echo(f"{lay.name}: {lay.title}")
@@ -299,9 +337,15 @@ def layouts(name: str | None) -> None:
                     extra = f"  check {spec.check}" if spec.check else ""
                     click.echo(f"    {spec.start:>4}-{spec.end:<4} {spec.field:<28} {pic}{extra}")
         return
+    click.echo("Input layouts:")
     for lname, path in bundled_layouts().items():
         lay = load_layout(path)
-        click.echo(f"{lname:<18} {lay.format.value:<12} {','.join(lay.claim_types):<6} {lay.title}")
+        click.echo(f"  {lname:<18} {lay.format.value:<12} {','.join(lay.claim_types):<6} {lay.title}")
+    click.echo("NCPDP output layouts (--ncpdp-profile):")
+    for lname, path in bundled_ncpdp_layouts().items():
+        nlay = load_ncpdp_layout(path)
+        flag = "  [provisional]" if nlay.provisional else ""
+        click.echo(f"  {lname:<18} {nlay.format:<12} {'RX':<6} {nlay.title}{flag}")
 
 
 # -- rules --------------------------------------------------------------------------------------
@@ -346,8 +390,8 @@ def sample(claims: int, types: str, seed: int, defects: float, layout: str | Non
     from sendpro.sample import write_sample
 
     chosen = tuple(t.strip().upper() for t in types.split(",") if t.strip())
-    if not chosen or any(t not in ("P", "I", "D") for t in chosen):
-        raise click.BadParameter("types must be a comma-separated list of P, I and D", param_hint="--types")
+    if not chosen or any(t not in ("P", "I", "D", "RX") for t in chosen) or ("RX" in chosen and len(chosen) > 1):
+        raise click.BadParameter("types must be P, I and D (comma-separated), or RX alone", param_hint="--types")
     lay = load_layout(layout) if layout else None
     if lay is not None:
         unsupported = [t for t in chosen if t not in lay.claim_types]

@@ -44,6 +44,8 @@ class RunConfig:
         map_cache: where derived pyx12 maps are cached (None: the user cache).
         temp_dir: where the on-disk claim index lives (None: the system default).
         progress: called with (rows processed so far, rows in all inputs).
+        ncpdp_layout: NCPDP layout name or path for pharmacy output
+            (``post-adjudication`` or ``batch-d0``).
     """
 
     layout: str | None = None
@@ -62,3 +64,4 @@ class RunConfig:
     map_cache: Path | None = None
     temp_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None
+    ncpdp_layout: str = "post-adjudication"

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sendpro.errors import ProfileError
+from sendpro.ncpdp.writer import NcpdpSettings
 from sendpro.resources import schemas_dir
 from sendpro.x12.envelope import EnvelopeSettings
 from sendpro.x12.segments import Delimiters
 from sendpro.x12.writer import PacdrSettings
 
 PLACEHOLDER = "PLACEHOLDER"
+#: The placeholder marker for fields of six characters or fewer.
+SHORT_PLACEHOLDER = "PLHLDR"
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,11 @@ class Profile:
 
     def placeholders(self) -> list[str]:
         """Return the dotted keys whose value is still a placeholder."""
-        return [key for key, value in _walk(self.data) if isinstance(value, str) and value.startswith(PLACEHOLDER)]
+        return [
+            key
+            for key, value in _walk(self.data)
+            if isinstance(value, str) and value.startswith((PLACEHOLDER, SHORT_PLACEHOLDER))
+        ]
 
     def _get(self, section: str, key: str, default: Any = None) -> Any:
         value = self.data.get(section, {}).get(key, default)
@@ -120,6 +127,40 @@ class Profile:
             payer_filing_code=self._text("coverage", "payer_filing_code", 2, default="MC"),
             max_claims_per_transaction=max_claims,
         )
+
+    def ncpdp_settings(self, usage: str | None = None) -> NcpdpSettings:
+        """Return the NCPDP envelope values (``[ncpdp]``) for ``usage`` (T or P).
+
+        Raises:
+            ProfileError: production usage with placeholders left, or a missing value.
+        """
+        usage = (usage or self.usage).upper()
+        if usage == "P":
+            left = [k for k in self.placeholders() if k.startswith(("ncpdp.", "profile."))]
+            if left:
+                raise ProfileError(
+                    f"profile {self.name} still has placeholder NCPDP values ({', '.join(left)}); production files "
+                    "need the ids MassHealth assigned: copy the profile, fill them in and pass --profile PATH"
+                )
+        return NcpdpSettings(
+            sender_id=self._text("ncpdp", "sender_id", 24),
+            receiver_id=self._text("ncpdp", "receiver_id", 24),
+            file_type=usage,
+            bin=self._text("ncpdp", "bin", 6, default=""),
+            pcn=self._text("ncpdp", "pcn", 10, default=""),
+            software_id=self._text("ncpdp", "software_id", 10, default=""),
+        )
+
+    def ncpdp_file_name(self, date: dt.date) -> str:
+        """Return the NCPDP output file name (``[ncpdp].file_name``)."""
+        template = self._text("ncpdp", "file_name", default="RX.ncpdp")
+        try:
+            name = template.format(type="RX", date=date.strftime("%Y%m%d"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ProfileError(f"profile {self.name}: [ncpdp].file_name {template!r}: {exc}") from None
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ProfileError(f"profile {self.name}: [ncpdp].file_name must be a plain file name")
+        return name
 
     def file_name(self, kind: str, date: dt.date, icn: int) -> str:
         """Return the output file name for ``kind`` (``837P`` ...)."""

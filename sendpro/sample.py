@@ -18,8 +18,11 @@ from typing import TextIO
 from sendpro.flatfile.fixedwidth import write_fixed_width
 from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.fields import FIELDS
+from sendpro.model.rx_fields import RX_FIELDS
 
 COLUMNS: tuple[str, ...] = tuple(fd.name for fd in FIELDS)
+#: The mce-rx-v1 columns (the pharmacy model without the optional extra paid components).
+RX_COLUMNS: tuple[str, ...] = tuple(fd.name for fd in RX_FIELDS)[:29]
 
 _SURNAMES = (
     "ALDER",
@@ -164,6 +167,15 @@ _INPATIENT_REVENUE = (
 )
 _DRGS = ("470", "291", "392", "871", "690")
 _PCS = ("0SRD0JZ", "0DTJ4ZZ", "02703ZZ", "0W9G3ZZ")
+# NDC, unit, typical quantity and ingredient cost per unit in cents.
+_DRUGS = (
+    ("00093505601", "EA", 30, 12),
+    ("00378180110", "EA", 90, 4),
+    ("00071015523", "EA", 30, 310),
+    ("00173068220", "EA", 1, 32000),
+    ("59762331804", "ML", 150, 9),
+    ("00591540401", "EA", 60, 7),
+)
 # CDT code, charge in dollars, what the line needs (tooth, surfaces, quadrant or nothing).
 _DENTAL = (
     ("D0120", 65, ""),
@@ -301,6 +313,60 @@ class _Generator:
             lines.append(line)
         return self._finish(head, lines)
 
+    def pharmacy(self, claim_id: str, originals: list[dict[str, str]]) -> list[dict[str, str]]:
+        """One pharmacy claim row; sometimes a reversal of an earlier claim in ``originals``."""
+        rng = self.rng
+        if originals and rng.random() < 0.05:
+            original = rng.choice(originals)
+            row = dict(original)
+            adjudicated = dt.datetime.strptime(original["adjudication_date"], "%Y%m%d").date()
+            row.update(
+                mce_claim_id=claim_id,
+                claim_frequency="8",
+                original_claim_id=original["mce_claim_id"],
+                adjudication_date=(adjudicated + dt.timedelta(days=rng.randint(1, 20))).strftime("%Y%m%d"),
+            )
+            return [row]
+        service = self.start + dt.timedelta(days=rng.randint(0, 200))
+        written = service - dt.timedelta(days=rng.randint(0, 60))
+        adjudicated = service + dt.timedelta(days=rng.randint(0, 5))
+        ndc, unit, qty, unit_cost = rng.choice(_DRUGS)
+        denied = rng.random() < 0.03
+        ingredient = 0 if denied else qty * unit_cost
+        fee = 0 if denied else rng.choice((175, 250, 1000))
+        pay = 0 if denied else min(ingredient + fee, rng.choice((0, 0, 100, 365)))
+        member = self.member()
+        row = {
+            "mce_claim_id": claim_id,
+            "claim_frequency": "1",
+            "claim_status": "D" if denied else "P",
+            "adjudication_date": adjudicated.strftime("%Y%m%d"),
+            "member_id": member["member_id"],
+            "member_last_name": member["member_last_name"],
+            "member_first_name": member["member_first_name"],
+            "member_dob": member["member_dob"],
+            "member_gender": member["member_gender"],
+            "pharmacy_npi": rng.choice(self.billing)["billing_npi"],
+            "prescriber_npi": rng.choice(self.rendering)[0],
+            "rx_number": str(rng.randint(1_000_000, 999_999_999_999)),
+            "fill_number": str(rng.choice((0, 0, 1, 2, 5))),
+            "date_of_service": service.strftime("%Y%m%d"),
+            "date_written": written.strftime("%Y%m%d"),
+            "ndc": ndc,
+            "quantity_dispensed": str(qty),
+            "quantity_unit": unit,
+            "days_supply": str(rng.choice((30, 30, 90, 7))),
+            "daw_code": rng.choice("0001"),
+            "compound_code": "1",
+            "ingredient_cost_paid": _money(ingredient),
+            "dispensing_fee_paid": _money(fee),
+            "patient_pay_amount": _money(pay),
+            "usual_customary_charge": _money(qty * unit_cost + fee + 500),
+            "gross_amount_due": _money(qty * unit_cost + fee),
+            "total_amount_paid": _money(ingredient + fee - pay),
+        }
+        return [row]
+
     def _referring(self, head: dict[str, str]) -> None:
         if self.rng.random() < 0.15:
             npi, last, first = self.rng.choice(self.rendering)
@@ -434,7 +500,7 @@ class _Generator:
         return self._finish(head, lines)
 
 
-def _defect_npi(rows: list[dict[str, str]]) -> str:
+def _defect_npi(rows: list[dict[str, str]]) -> str | None:
     npi = rows[0]["billing_npi"]
     bad = npi[:9] + str((int(npi[9]) + 1) % 10)
     for r in rows:
@@ -442,24 +508,24 @@ def _defect_npi(rows: list[dict[str, str]]) -> str:
     return "PV010"
 
 
-def _defect_total_charge(rows: list[dict[str, str]]) -> str:
+def _defect_total_charge(rows: list[dict[str, str]]) -> str | None:
     for r in rows:
         r["total_charge"] = _money(int(round(float(r["total_charge"]) * 100)) + 1000)
     return "CL015"
 
 
-def _defect_date(rows: list[dict[str, str]]) -> str:
+def _defect_date(rows: list[dict[str, str]]) -> str | None:
     rows[0]["line_from_date"] = rows[0]["line_from_date"][:4] + "0230"
     return "SV003"
 
 
-def _defect_dob(rows: list[dict[str, str]]) -> str:
+def _defect_dob(rows: list[dict[str, str]]) -> str | None:
     for r in rows:
         r["member_dob"] = ""
     return "MB001"
 
 
-def _defect_line_balance(rows: list[dict[str, str]]) -> str:
+def _defect_line_balance(rows: list[dict[str, str]]) -> str | None:
     r = rows[-1]
     for n in (1, 2, 3):
         r.pop(f"line_adj_group_{n}", None)
@@ -476,14 +542,14 @@ def _defect_line_balance(rows: list[dict[str, str]]) -> str:
     return "SV010"
 
 
-def _defect_original(rows: list[dict[str, str]]) -> str:
+def _defect_original(rows: list[dict[str, str]]) -> str | None:
     for r in rows:
         r["claim_frequency"] = "7"
         r.pop("original_claim_id", None)
     return "CL012"
 
 
-def _defect_contract(rows: list[dict[str, str]]) -> str:
+def _defect_contract(rows: list[dict[str, str]]) -> str | None:
     for r in rows:
         r["contract_type"] = "07"
     return "CL011"
@@ -498,7 +564,7 @@ def _defect_dx_dot(rows: list[dict[str, str]]) -> str | None:
     return "CL002"
 
 
-def _defect_truncated(rows: list[dict[str, str]]) -> str:
+def _defect_truncated(rows: list[dict[str, str]]) -> str | None:
     rows[-1]["__truncate__"] = "1"
     return "FF010"
 
@@ -540,6 +606,82 @@ def _defect_surfaces(rows: list[dict[str, str]]) -> str | None:
     return "SV022"
 
 
+def _rx(rows: list[dict[str, str]]) -> bool:
+    return "ndc" in rows[0]
+
+
+def _defect_rx_ndc(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows[0]["ndc"] = rows[0]["ndc"][1:]
+    return "RX002"
+
+
+def _defect_rx_npi(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    npi = rows[0]["pharmacy_npi"]
+    rows[0]["pharmacy_npi"] = npi[:9] + str((int(npi[9]) + 1) % 10)
+    return "RX010"
+
+
+def _defect_rx_total(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows[0]["total_amount_paid"] = _money(int(round(float(rows[0]["total_amount_paid"]) * 100)) + 100)
+    return "RX013"
+
+
+def _defect_rx_days(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows[0]["days_supply"] = "400"
+    return "RX012"
+
+
+def _defect_rx_original(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows[0]["claim_frequency"] = "8"
+    rows[0]["original_claim_id"] = ""
+    return "RX014"
+
+
+def _defect_rx_service_date(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    adjudicated = dt.datetime.strptime(rows[0]["adjudication_date"], "%Y%m%d").date()
+    rows[0]["date_of_service"] = (adjudicated + dt.timedelta(days=3)).strftime("%Y%m%d")
+    rows[0]["date_written"] = rows[0]["date_of_service"]
+    return "RX011"
+
+
+def _defect_rx_duplicate(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows.append(dict(rows[0]))
+    return "RX020"
+
+
+def _defect_rx_dob(rows: list[dict[str, str]]) -> str | None:
+    if not _rx(rows):
+        return None
+    rows[0]["member_dob"] = ""
+    return "RX001"
+
+
+#: Pharmacy defects (each returns None for medical claims).
+RX_DEFECTS: tuple[Callable[[list[dict[str, str]]], str | None], ...] = (
+    _defect_rx_ndc,
+    _defect_rx_npi,
+    _defect_rx_total,
+    _defect_rx_days,
+    _defect_rx_original,
+    _defect_rx_service_date,
+    _defect_rx_duplicate,
+    _defect_rx_dob,
+)
+
 #: Defects only some claim types can carry (each returns None when it does not apply).
 TYPE_DEFECTS: tuple[Callable[[list[dict[str, str]]], str | None], ...] = (
     _defect_bill_type,
@@ -573,14 +715,23 @@ def iter_sample_claims(
     """Yield ``(rows, seeded defect code or None)`` for ``claims`` synthetic claims."""
     gen = _Generator(seed, start)
     defect_rng = random.Random(seed + 7919)
+    pharmacy = "RX" in types
+    if pharmacy and len(types) > 1:
+        raise ValueError("pharmacy (RX) samples use the mce-rx-v1 layout and cannot mix with P, I or D")
+    originals: list[dict[str, str]] = []
     for i in range(claims):
         claim_type = types[i % len(types)]
-        claim_id = f"SP{seed % 1000:03d}{i + 1:09d}"
-        rows = gen.claim(claim_id, claim_type)
+        claim_id = f"{'RX' if pharmacy else 'SP'}{seed % 1000:03d}{i + 1:09d}"
+        if pharmacy:
+            rows = gen.pharmacy(claim_id, originals)
+            if rows[0]["claim_frequency"] == "1" and len(originals) < 1000:
+                originals.append(dict(rows[0]))
+        else:
+            rows = gen.claim(claim_id, claim_type)
         code = None
         if defect_rate and defect_rng.random() < defect_rate:
             # Each type's own defects are as likely as the common ones.
-            pool = list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
+            pool = list(RX_DEFECTS) if pharmacy else list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
             defect_rng.shuffle(pool)
             for defect in pool:
                 code = defect(rows)
@@ -626,12 +777,13 @@ def write_sample(
             {"submitter_id": "SAMPLE", "file_date": start.strftime("%Y%m%d")},
         )
         return summary
-    out.write("|".join(COLUMNS) + "\n")
+    columns = RX_COLUMNS if "RX" in types else COLUMNS
+    out.write("|".join(columns) + "\n")
     for rows, code in generated:
         if code is not None:
             summary.defects.append((rows[0]["mce_claim_id"], code))
         for row in rows:
-            line = "|".join(row.get(c, "") for c in COLUMNS)
+            line = "|".join(row.get(c, "") for c in columns)
             if row.get("__truncate__"):
                 line = line[: len(line) // 2].rsplit("|", 1)[0]
             out.write(line + "\n")
@@ -642,5 +794,6 @@ def write_sample(
 def _count(summary: SampleSummary, rows: list[dict[str, str]]) -> None:
     summary.claims += 1
     summary.rows += len(rows)
-    summary.charge_cents += int(round(float(rows[0]["total_charge"]) * 100))
-    summary.paid_cents += int(round(float(rows[0]["total_paid"]) * 100))
+    charge, paid = ("gross_amount_due", "total_amount_paid") if "ndc" in rows[0] else ("total_charge", "total_paid")
+    summary.charge_cents += int(round(float(rows[0][charge] or 0) * 100))
+    summary.paid_cents += int(round(float(rows[0][paid] or 0) * 100))

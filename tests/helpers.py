@@ -12,7 +12,7 @@ from sendpro.flatfile.fixedwidth import write_fixed_width
 from sendpro.flatfile.layout import Layout, load_layout
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.report.issue import Issue
-from sendpro.sample import COLUMNS
+from sendpro.sample import COLUMNS, RX_COLUMNS
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.registry import RuleRegistry
 from sendpro.x12.envelope import SequentialControlNumbers
@@ -183,10 +183,42 @@ BASE_DENTAL_LINES: list[dict[str, str]] = [
         "line_adj_amount_1": "85.00",
     },
 ]
+# A valid paid pharmacy claim (mce-rx-v1: one row per claim).
+BASE_RX: dict[str, str] = {
+    "mce_claim_id": "RX100",
+    "claim_frequency": "1",
+    "claim_status": "P",
+    "adjudication_date": "20260305",
+    "member_id": "100000000001",
+    "member_last_name": "ALDER",
+    "member_first_name": "ADA",
+    "member_dob": "19800101",
+    "member_gender": "F",
+    "pharmacy_npi": "1234567893",
+    "prescriber_npi": "1245319599",
+    "rx_number": "7001234",
+    "fill_number": "0",
+    "date_of_service": "20260303",
+    "date_written": "20260301",
+    "ndc": "00093505601",
+    "quantity_dispensed": "30",
+    "quantity_unit": "EA",
+    "days_supply": "30",
+    "daw_code": "0",
+    "compound_code": "1",
+    "ingredient_cost_paid": "12.50",
+    "dispensing_fee_paid": "1.75",
+    "patient_pay_amount": "1.00",
+    "usual_customary_charge": "20.00",
+    "gross_amount_due": "14.25",
+    "total_amount_paid": "13.25",
+}
+
 BASES: dict[str, tuple[dict[str, str], list[dict[str, str]]]] = {
     "P": (BASE_CLAIM, BASE_LINES),
     "I": (BASE_INSTITUTIONAL, BASE_INSTITUTIONAL_LINES),
     "D": (BASE_DENTAL, BASE_DENTAL_LINES),
+    "RX": (BASE_RX, [{}]),
 }
 
 
@@ -234,6 +266,11 @@ def mce_text(
     return "\n".join(out) + "\n"
 
 
+def rx_text(rows: Iterable[Mapping[str, str]], extra_columns: Sequence[str] = ()) -> str:
+    """Return an mce-rx-v1 file (header + rows)."""
+    return mce_text(rows, columns=RX_COLUMNS, extra_columns=extra_columns)
+
+
 def write_mce(path: Path, rows: Iterable[Mapping[str, str]], **kwargs: Any) -> Path:
     """Write an mce-v1 file and return its path."""
     path.write_text(mce_text(rows, **kwargs), encoding="utf-8")
@@ -267,7 +304,8 @@ def run_engine(
     claims: list[ClaimResult] = []
     file_issues: list[Issue] = []
     with FlatFileReader(path, lay, chunk_lines=chunk_lines) as reader:
-        for item in ValidationEngine(RuleRegistry().select()).run(reader, dict(extra or {})):
+        rules = RuleRegistry().select(model=lay.model)
+        for item in ValidationEngine(rules).run(reader, dict(extra or {})):
             if isinstance(item, ClaimResult):
                 claims.append(item)
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sendpro import api
 from sendpro.errors import InputFileError, OutputValidationError, ProfileError, ReconciliationError, UsageError
 from sendpro.flatfile.layout import load_layout
 from sendpro.flatfile.tally import tally_file
+from sendpro.model.typing import clean_text
 from sendpro.sample import COLUMNS, write_sample
 from sendpro.x12.scan import iter_segments, tally_837
 from tests.helpers import claim_rows, mce_text, test_config, write_mce
@@ -428,3 +430,69 @@ def test_seeded_defects_reconcile_per_type(tmp_path: Path, types: tuple[str, ...
     for claim, code in summary.defects:
         assert (claim, code) in found, (claim, code)
     assert {o.claim_type for o in report.outputs if o.kind == "837"} == set(types)
+
+
+# -- pharmacy ---------------------------------------------------------------------------------------------
+
+
+def _rx_rows(path: Path) -> dict[str, dict[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cols = lines[0].split("|")
+    return {line.split("|")[0]: dict(zip(cols, line.split("|"), strict=True)) for line in lines[1:]}
+
+
+def _same(expected: str, got: object) -> bool:
+    if got is None:
+        return expected == ""
+    if hasattr(got, "strftime"):
+        return got.strftime("%Y%m%d") == expected  # type: ignore[union-attr]
+    if isinstance(got, int | Decimal):
+        return Decimal(expected) == Decimal(got)
+    return str(got) == expected
+
+
+@pytest.mark.parametrize("profile", ["post-adjudication", "batch-d0"])
+def test_pharmacy_seeded_defects_reconcile_and_read_back(tmp_path: Path, profile: str) -> None:
+    from sendpro.ncpdp.layout import load_ncpdp_layout
+    from sendpro.ncpdp.reader import read_details
+
+    src = tmp_path / "rx.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        summary = write_sample(handle, 200, types=("RX",), seed=31, defect_rate=0.15)
+    defective = {claim for claim, _ in summary.defects}
+    report = api.convert_files([src], tmp_path / "out", test_config(ncpdp_layout=profile))
+    out = tmp_path / "out"
+    assert report.status == "complete" and report.balanced
+    assert report.output_validation == "passed"
+    rec = report.reconciliation["RX"]
+    assert rec.input.claims == 200 and rec.input.paid == summary.paid_cents
+    assert rec.accepted.claims + rec.rejected.claims == 200
+    assert _reject_ids(out / "rejects_RX.txt") == defective
+    found = {(r["claim_id"], r["code"]) for r in map(json.loads, (out / "errors.jsonl").read_text().splitlines())}
+    for claim, code in summary.defects:
+        assert (claim, code) in found, (claim, code)
+    # Reading the NCPDP file back with its layout returns the input values.
+    layout = load_ncpdp_layout(profile)
+    inputs = _rx_rows(src)
+    details = list(read_details(out / "RX.ncpdp", layout))
+    assert len(details) == rec.accepted.claims
+    gender = {"M": "1", "F": "2", "U": "0"}
+    for values in details:
+        row = inputs[str(values["mce_claim_id"])] if "mce_claim_id" in values else None
+        if row is None:  # batch-d0 carries the claim id in the cross-reference, not the transaction
+            continue
+        for key, got in values.items():
+            if key not in row:
+                continue
+            expected = gender[row[key]] if key == "member_gender" else row[key]
+            if key in ("member_last_name", "member_first_name"):
+                expected = clean_text(expected)[0]  # names are sent X12/NCPDP-safe
+            assert _same(expected, got), (key, expected, got)
+    if layout.batch:
+        xref = (out / "RX.xref.csv").read_text().splitlines()
+        assert len(xref) == rec.accepted.claims + 1
+        by_ref = {line.split(",")[0]: line.split(",")[1] for line in xref[1:]}
+        for values in details:
+            row = inputs[by_ref[str(values["transaction_reference"])]]
+            for key in ("ndc", "rx_number", "member_id", "total_amount_paid", "date_of_service", "quantity_dispensed"):
+                assert _same(row[key], values[key]), (key, row[key], values[key])

@@ -165,3 +165,43 @@ def test_sample_writes_synthetic_data(runner: CliRunner, tmp_path: Path) -> None
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(cli.cli, ["--version"])
     assert result.exit_code == 0 and "sendpro" in result.output
+
+
+def test_pharmacy_convert_and_validate_both_profiles(runner: CliRunner, tmp_path: Path) -> None:
+    src = tmp_path / "rx.txt"
+    assert (
+        runner.invoke(
+            cli.cli, ["sample", "--claims", "30", "--types", "RX", "--seed", "2", "--out", str(src)]
+        ).exit_code
+        == 0
+    )
+    assert src.read_text().startswith("mce_claim_id|claim_frequency|")
+    for profile in ("post-adjudication", "batch-d0"):
+        out = tmp_path / profile
+        result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(out), "--ncpdp-profile", profile])
+        assert result.exit_code == 0, result.output
+        assert f"layout {profile}" in result.output and "checks: passed" in result.output
+        check = runner.invoke(cli.cli, ["validate", str(out / "RX.ncpdp")])
+        assert check.exit_code == 0 and check.output.strip().endswith("valid")
+    assert (tmp_path / "batch-d0" / "RX.xref.csv").is_file()
+    broken = tmp_path / "broken.ncpdp"
+    lines = (tmp_path / "post-adjudication" / "RX.ncpdp").read_text().splitlines()
+    broken.write_text("\n".join(lines[:-2] + lines[-1:]) + "\n")  # a detail record lost
+    result = runner.invoke(cli.cli, ["validate", str(broken)])
+    assert result.exit_code == 1 and "RX205" in result.output and "RX206" in result.output
+
+
+def test_pharmacy_unknown_ncpdp_profile_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import BASE_RX, rx_text
+
+    src = tmp_path / "rx.txt"
+    src.write_text(rx_text([BASE_RX]))
+    assert cli.main(["convert", str(src), "--out", str(tmp_path / "o"), "--ncpdp-profile", "post-adjudicaton"]) == 2
+    assert "did you mean 'post-adjudication'" in capsys.readouterr().err
+
+
+def test_layouts_lists_ncpdp_layouts(runner: CliRunner) -> None:
+    result = runner.invoke(cli.cli, ["layouts"])
+    assert "mce-rx-v1" in result.output and "batch-d0" in result.output and "[provisional]" in result.output
+    detail = runner.invoke(cli.cli, ["layouts", "post-adjudication"])
+    assert "509-F9 Total Amount Paid" in detail.output and "PROVISIONAL" in detail.output

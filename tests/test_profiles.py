@@ -23,7 +23,7 @@ def test_bundled_profile_is_test_only_until_filled() -> None:
 def _write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "p.toml"
     base = (Path(__file__).resolve().parent.parent / "schemas" / "profiles" / "masshealth-sendpro.toml").read_text()
-    path.write_text(base.replace("PLACEHOLDER", "REALID") + body)
+    path.write_text(base.replace("PLACEHOLDER", "REALID").replace("PLHLDR", "123456") + body)
     return path
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _SCHEMA = """
-CREATE TABLE runs (key TEXT PRIMARY KEY, n INTEGER NOT NULL, seen INTEGER NOT NULL DEFAULT 0)
-    WITHOUT ROWID;
+CREATE TABLE runs (key TEXT PRIMARY KEY, n INTEGER NOT NULL, seen INTEGER NOT NULL DEFAULT 0,
+    adjudication_date TEXT, first_row INTEGER) WITHOUT ROWID;
 CREATE TABLE parked (key TEXT NOT NULL, line_no INTEGER NOT NULL, raw TEXT NOT NULL,
     PRIMARY KEY (key, line_no)) WITHOUT ROWID;
 """
@@ -43,12 +43,24 @@ class ClaimIndex:
         self._db.execute("BEGIN")
         self._split: int | None = None
 
-    def add_runs(self, keys: Sequence[str]) -> None:
-        """Record one run for each key (a key may repeat in ``keys``)."""
+    def add_runs(self, keys: Sequence[str], facts: Sequence[tuple[str | None, int]] | None = None) -> None:
+        """Record one run for each key (a key may repeat in ``keys``).
+
+        ``facts`` gives, per key, the adjudication date (canonical text) and the
+        line of the run's first row; the first run of a claim keeps them, so rules
+        can look a claim up whatever its place in the file.
+        """
+        rows = facts or [(None, 0)] * len(keys)
         self._db.executemany(
-            "INSERT INTO runs (key, n) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET n = n + 1",
-            ((k,) for k in keys),
+            "INSERT INTO runs (key, n, adjudication_date, first_row) VALUES (?, 1, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET n = n + 1",
+            ((k, adj, row) for k, (adj, row) in zip(keys, rows, strict=True)),
         )
+
+    def facts(self, key: str) -> tuple[str | None, int] | None:
+        """Return ``(adjudication date CCYYMMDD, first line)`` of a claim id, or None if the file lacks it."""
+        row = self._db.execute("SELECT adjudication_date, first_row FROM runs WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (row[0], int(row[1] or 0))
 
     def finish_scan(self) -> tuple[int, int]:
         """End the first pass; return ``(distinct claims, claims with more than one run)``."""

@@ -106,6 +106,7 @@ class Layout:
     records: tuple[RecordSpec, ...] = ()
     description: str = ""
     model: str = "medical"
+    paid_components: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -189,6 +190,16 @@ class _LayoutBuilder:
     def fail(self, message: str) -> LayoutError:
         return LayoutError(f"layout {self.name} ({self.path}): {message}")
 
+    def _paid_components(self) -> tuple[str, ...]:
+        names = self.meta.get("paid_components", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.fail("paid_components must be a list of amount field names")
+        for n in names:
+            fd = self.catalog.by_name.get(n)
+            if self.catalog.name != "pharmacy" or fd is None or fd.kind is not Kind.AMOUNT:
+                raise self.fail(f"paid_components: {n!r} is not a pharmacy amount field")
+        return tuple(names)
+
     def _int(self, value: Any, what: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"{what} must be a whole number, not {value!r}")
@@ -215,6 +226,7 @@ class _LayoutBuilder:
             "record_type",
             "description",
             "model",
+            "paid_components",
         }
         unknown = sorted(set(self.meta) - known)
         if unknown:
@@ -252,6 +264,7 @@ class _LayoutBuilder:
             date_format=date_format,
             description=self._str("description", ""),
             model=model,
+            paid_components=self._paid_components(),
         )
         if fmt is Format.DELIMITED:
             layout = self._delimited(common)

@@ -17,13 +17,12 @@ from enum import StrEnum
 
 import polars as pl
 
+from sendpro import overpunch
 from sendpro.errors import LayoutError
 
-# Trailing overpunch: the last digit carries the sign. '{' and 'A'-'I' are
-# positive 0-9, '}' and 'J'-'R' negative 0-9 (the IBM zoned-decimal convention
-# that Medicaid and NCPDP layouts use).
-OVERPUNCH_POSITIVE = "{ABCDEFGHI"
-OVERPUNCH_NEGATIVE = "}JKLMNOPQR"
+# Trailing overpunch: the last digit carries the sign (see sendpro.overpunch).
+OVERPUNCH_POSITIVE = overpunch.POSITIVE
+OVERPUNCH_NEGATIVE = overpunch.NEGATIVE
 
 _PICTURE_RE = re.compile(
     r"^(?P<sign>S)?(?P<kind>[X9])(?:\((?P<n>\d+)\)|(?P<rep>[X9]*))"
@@ -165,8 +164,8 @@ def encode_number(value: Decimal | int, pic: Picture) -> str:
     if len(digits) > pic.digits + pic.decimals:
         raise ValueError(f"{value} does not fit picture {pic.text}")
     if pic.sign_mode is SignMode.TRAILING_OVERPUNCH:
-        table = OVERPUNCH_NEGATIVE if negative else OVERPUNCH_POSITIVE
-        return digits[:-1] + table[int(digits[-1])]
+        # Zero is written unsigned in files sendpro makes (a trailer total of -0 is 0).
+        return overpunch.encode(Decimal(number).scaleb(-pic.decimals) if number else 0, len(digits), pic.decimals)
     if pic.sign_mode is SignMode.LEADING_SEPARATE:
         return ("-" if negative else "+") + digits
     if pic.sign_mode is SignMode.TRAILING_SEPARATE:
@@ -185,13 +184,10 @@ def decode_number(text: str, pic: Picture) -> Decimal:
     body = text
     negative = False
     if pic.sign_mode is SignMode.TRAILING_OVERPUNCH and text:
-        last = text[-1]
-        if last in OVERPUNCH_POSITIVE:
-            body = text[:-1] + str(OVERPUNCH_POSITIVE.index(last))
-        elif last in OVERPUNCH_NEGATIVE:
-            body = text[:-1] + str(OVERPUNCH_NEGATIVE.index(last))
-            negative = True
-    elif pic.sign_mode is SignMode.LEADING_SEPARATE and text[:1] in ("+", "-", " "):
+        if len(text) != pic.digits + pic.decimals or not overpunch.is_valid(text):
+            raise ValueError(f"{text!r} does not fit picture {pic.text}")
+        return overpunch.decode(text, pic.decimals)
+    if pic.sign_mode is SignMode.LEADING_SEPARATE and text[:1] in ("+", "-", " "):
         negative, body = text[0] == "-", text[1:]
     elif pic.sign_mode is SignMode.TRAILING_SEPARATE and text[-1:] in ("+", "-", " "):
         negative, body = text[-1] == "-", text[:-1]

@@ -393,7 +393,7 @@ class FlatFileReader:
         sum_fields = {
             s.check[4:] for s in (trailer_spec.fields if trailer_spec else ()) if s.check and s.check.startswith("sum:")
         }
-        only = {"mce_claim_id", "claim_type"} | sum_fields
+        only = {"mce_claim_id", "claim_type", "adjudication_date"} | sum_fields
         data_rows = 0
         records = 0
         claim_records = 0
@@ -445,12 +445,14 @@ class FlatFileReader:
                 claims = data.filter(pl.col("_kind") == KIND_CLAIM)
                 claim_records += claims.height
                 keys = claims["mce_claim_id"].fill_null("").to_list()
+                facts = _facts(claims)
                 if not orphan_started and data.height and claim_records == claims.height:
                     # Line records before the first claim record form one orphan run.
                     if data["_kind"][0] != KIND_CLAIM:
                         keys.insert(0, "")
+                        facts.insert(0, (None, int(data["_row"][0])))
                         orphan_started = True
-                index.add_runs(keys)
+                index.add_runs(keys, facts)
                 for fname in sum_fields:
                     cents = _to_cents(claims[fname]) if fname in claims.columns else 0
                     sums[fname] = sums.get(fname, 0) + cents
@@ -460,7 +462,7 @@ class FlatFileReader:
                 key = data.select(self._key_expr())["_key"]
                 starts = key != key.shift(1)
                 starts = starts.fill_null(key[0] != last_key if last_key is not None else True)
-                index.add_runs(key.filter(starts).to_list())
+                index.add_runs(key.filter(starts).to_list(), _facts(data.filter(starts)))
                 last_key = str(key[-1])
                 typed = data
             data_rows += data.height
@@ -688,6 +690,12 @@ class FlatFileReader:
         )
         return frame.drop(["_cl", "_cl_raw", "_has_lines"])
 
+    def claim_facts(self, claim_id: str) -> tuple[str | None, int] | None:
+        """Return ``(adjudication date, first line)`` of a claim id anywhere in the file (after scan)."""
+        if self._index is None:
+            return None
+        return self._index.facts(claim_id)
+
     # -- rejects support -----------------------------------------------------------------
     def header_text(self) -> str | None:
         """Return the text a rejects file must start with (header row or header record)."""
@@ -695,6 +703,12 @@ class FlatFileReader:
         if self.layout.format is Format.DELIMITED:
             return info.header_line
         return self.scan().header_record
+
+
+def _facts(frame: pl.DataFrame) -> list[tuple[str | None, int]]:
+    """Adjudication date (canonical text) and line of each row, for the claim index."""
+    dates = frame["adjudication_date"].to_list() if "adjudication_date" in frame.columns else [None] * frame.height
+    return list(zip(dates, frame["_row"].to_list(), strict=True))
 
 
 def _cents_of(text: str) -> int:

@@ -33,14 +33,23 @@ def tally_file(
     with FlatFileReader(path, layout, encoding=encoding, temp_dir=temp_dir) as reader:
         for batch in reader.iter_batches():
             f = batch.frame
+            charge, paid, line_charge, line_paid = layout.catalog.totals
+            names = {
+                "claim_type": "claim_type",
+                "total_charge": charge,
+                "total_paid": paid,
+                "line_charge": line_charge,
+                "line_paid": line_paid,
+            }
             cols = {
-                c: (pl.col(c) if c in f.columns else pl.lit(None, pl.String))
-                for c in ("claim_type", "total_charge", "total_paid", "line_charge", "line_paid")
+                k: (pl.col(c) if c is not None and c in f.columns else pl.lit(None, pl.String))
+                for k, c in names.items()
             }
             valid_type = cols["claim_type"].is_in(list(layout.catalog.claim_types)).fill_null(False)
             bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
             first = pl.col("_first")
-            line = ~pl.col("_nolines")
+            # Pharmacy claims have no service lines: each row is the claim.
+            line = ~pl.col("_nolines") & pl.lit(line_charge is not None)
             claim_type_of_claim = bucket.first().over("_claim_seq")
             agg = (
                 f.with_columns(claim_type_of_claim.alias("_bucket"))

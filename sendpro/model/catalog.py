@@ -23,6 +23,8 @@ class Catalog:
     fields: tuple[FieldDef, ...]
     claim_types: tuple[str, ...]
     type_names: Mapping[str, str]
+    #: The amount fields reconciliation sums: claim charge and paid, line charge and paid.
+    totals: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None)
     by_name: Mapping[str, FieldDef] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -49,8 +51,16 @@ class Catalog:
         return self.type_names.get(claim_type or "", "these")
 
 
-MEDICAL = Catalog("medical", FIELDS, CLAIM_TYPES, CLAIM_TYPE_NAMES)
-PHARMACY = Catalog("pharmacy", RX_FIELDS, (RX,), MappingProxyType({RX: "pharmacy"}))
+MEDICAL = Catalog(
+    "medical", FIELDS, CLAIM_TYPES, CLAIM_TYPE_NAMES, ("total_charge", "total_paid", "line_charge", "line_paid")
+)
+PHARMACY = Catalog(
+    "pharmacy",
+    RX_FIELDS,
+    (RX,),
+    MappingProxyType({RX: "pharmacy"}),
+    ("gross_amount_due", "total_amount_paid", None, None),
+)
 
 #: Catalogues by the name a layout uses.
 CATALOGS: Mapping[str, Catalog] = MappingProxyType({c.name: c for c in (MEDICAL, PHARMACY)})

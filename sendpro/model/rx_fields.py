@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from sendpro.model.fields import IDENT_PATTERN, FieldDef, Kind, Level, Usage
 
@@ -21,8 +22,8 @@ _O = MappingProxyType({RX: Usage.OPTIONAL})
 _NPI = r"^[0-9]{10}$"
 
 
-def _f(name: str, kind: Kind, usage: Mapping[str, Usage], expect: str, description: str, **kw: object) -> FieldDef:
-    return FieldDef(name, Level.CLAIM, "RX", kind, usage, expect, description=description, **kw)  # type: ignore[arg-type]
+def _f(name: str, kind: Kind, usage: Mapping[str, Usage], expect: str, description: str, **kw: Any) -> FieldDef:
+    return FieldDef(name, Level.CLAIM, "RX", kind, usage, expect, description=description, **kw)
 
 
 def _ident(name: str, usage: Mapping[str, Usage], max_len: int, description: str) -> FieldDef:
@@ -123,6 +124,11 @@ RX_FIELDS: tuple[FieldDef, ...] = (
     _amount("usual_customary_charge", _O, "usual and customary charge (426-DQ)"),
     _amount("gross_amount_due", _O, "gross amount due (430-DU)"),
     _amount("total_amount_paid", _R, "total amount paid (509-F9)"),
+    # Further paid components a custom layout may map and declare in paid_components.
+    _amount("incentive_amount_paid", _O, "incentive amount paid (521-FL)"),
+    _amount("professional_service_fee_paid", _O, "professional service fee paid (562-J1)"),
+    _amount("flat_sales_tax_paid", _O, "flat sales tax amount paid (558-AW)"),
+    _amount("percentage_sales_tax_paid", _O, "percentage sales tax amount paid (559-AX)"),
 )
 
 RX_FIELDS_BY_NAME: Mapping[str, FieldDef] = MappingProxyType({fd.name: fd for fd in RX_FIELDS})

@@ -180,6 +180,7 @@ class RunReport:
     layout: str | None = None
     profile: str | None = None
     usage: str | None = None
+    ncpdp_layout: str | None = None
     inputs: list[InputSummary] = field(default_factory=list)
     outputs: list[OutputFile] = field(default_factory=list)
     reconciliation: dict[str, Reconciliation] = field(default_factory=dict)
@@ -224,6 +225,7 @@ class RunReport:
             "layout": self.layout,
             "profile": self.profile,
             "usage": self.usage,
+            "ncpdp_layout": self.ncpdp_layout,
             "output_validation": self.output_validation,
             "inputs": [i.to_dict() for i in self.inputs],
             "outputs": [o.to_dict() for o in self.outputs],

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sendpro import errors
 from sendpro.flatfile.problems import FILE_PROBLEMS
+from sendpro.ncpdp.validate import CHECKS as NCPDP_CHECKS
 from sendpro.validate.pyx12_bridge import ELEMENT_CODES, SEGMENT_CODES, px_code
 from sendpro.validate.rules import DEFAULT_RULES
 
@@ -53,6 +54,8 @@ def catalog() -> list[CatalogEntry]:
         entries.append(CatalogEntry(px_code("seg", ack), "error", "x12.seg", f"pyx12: {text} (IK304 {ack})", ""))
     for ack, text in ELEMENT_CODES.items():
         entries.append(CatalogEntry(px_code("ele", ack), "error", "x12.ele", f"pyx12: {text} (IK403 {ack})", ""))
+    for code, (name, summary) in NCPDP_CHECKS.items():
+        entries.append(CatalogEntry(code, "error", name, summary, "Checked on NCPDP output and by sendpro validate."))
     for cls in (
         errors.SendproError,
         errors.UsageError,

@@ -20,6 +20,7 @@ from sendpro.flatfile.reader import KIND_OTHER, FlatFileReader
 from sendpro.model.build import iter_encounters
 from sendpro.model.catalog import Catalog
 from sendpro.model.encounter import Encounter
+from sendpro.model.pharmacy import PharmacyEncounter, iter_rx_encounters
 from sendpro.model.typing import clean_text_frame, ensure_model_columns, type_frame
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.registry import RuleSet
@@ -31,7 +32,7 @@ class ClaimResult:
     """One claim, its issues and the raw lines it came from."""
 
     seq: int
-    encounter: Encounter
+    encounter: Encounter | PharmacyEncounter
     issues: list[Issue] = field(default_factory=list)
     raw: str = ""
 
@@ -61,7 +62,12 @@ class ValidationEngine:
             file=reader.name,
             layout=reader.layout,
             forbidden=self.forbidden,
-            extra={"expected_fields": info.expected_fields, "claims": scan.claims, **(extra or {})},
+            extra={
+                "expected_fields": info.expected_fields,
+                "claims": scan.claims,
+                "claim_facts": reader.claim_facts,
+                **(extra or {}),
+            },
         )
         for rule in self.rules.all:
             rule.start(context)
@@ -109,7 +115,8 @@ class ValidationEngine:
         for seq, raw in zip(seqs, raws, strict=True):
             raw_by_seq[seq].append(raw)
         typed = type_frame(frame, catalog.fields)
-        for seq, encounter in iter_encounters(file, typed):
+        build = iter_rx_encounters if catalog.name == "pharmacy" else iter_encounters
+        for seq, encounter in build(file, typed):
             issues = pending.pop(seq, [])
             for record_rule in self.rules.record_rules:
                 issues.extend(record_rule.check(encounter))

@@ -73,6 +73,7 @@ class RuleRegistry:
         select: Sequence[str] = (),
         ignore: Sequence[str] = (),
         severities: Mapping[str, Severity] | None = None,
+        model: str = "medical",
     ) -> RuleSet:
         """Return fresh instances of the selected rules with severity overrides applied.
 
@@ -93,6 +94,8 @@ class RuleRegistry:
         record: list[RecordRule] = []
         specials: dict[type[Rule], Rule] = {}
         for cls in self.rules:
+            if model not in cls.models:
+                continue
             if not cls.guard and not is_selected(cls.code, select, ignore):
                 continue
             rule = cls(severities.get(cls.code))

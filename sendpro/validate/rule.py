@@ -24,6 +24,7 @@ import polars as pl
 
 from sendpro.flatfile.layout import Layout
 from sendpro.model.encounter import Encounter
+from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.report.issue import Category, Issue, Location, Severity
 
 
@@ -62,6 +63,8 @@ class Rule:
     #: (or that a writer cannot express). Guards always run, as errors: turning
     #: one off would produce a file pyx12, and MassHealth, reject as a whole.
     guard: ClassVar[bool] = False
+    #: The field catalogues (``medical``, ``pharmacy``) whose files the rule checks.
+    models: ClassVar[frozenset[str]] = frozenset({"medical"})
 
     def __init__(self, severity: Severity | None = None) -> None:
         self.effective_severity = severity or type(self).severity
@@ -123,11 +126,12 @@ class FrameRule(Rule):
 class RecordRule(Rule):
     """A rule evaluated on one built encounter."""
 
-    def check(self, encounter: Encounter) -> Iterator[Issue]:
-        """Yield issues for ``encounter``."""
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Yield issues for ``encounter`` (an Encounter, or a PharmacyEncounter for pharmacy rules)."""
         raise NotImplementedError
 
-    def claim_issue(self, encounter: Encounter, **kwargs: Any) -> Issue:
+    def claim_issue(self, encounter: Encounter | PharmacyEncounter, **kwargs: Any) -> Issue:
         """Return an issue located on ``encounter`` (claim row unless given)."""
-        kwargs.setdefault("record_no", encounter.header.row_no)
+        row = encounter.header.row_no if isinstance(encounter, Encounter) else encounter.row_no
+        kwargs.setdefault("record_no", row)
         return self.issue(claim_id=encounter.claim_id, member_id=encounter.member.member_id, **kwargs)

@@ -62,7 +62,7 @@ def _error(path: Path) -> str:
 
 def test_bundled_layouts() -> None:
     found = bundled_layouts()
-    assert set(found) == {"mce-v1", "mce-fw-example"}
+    assert set(found) == {"mce-v1", "mce-fw-example", "mce-rx-v1"}
     assert found["mce-v1"] == schemas_dir() / "layouts" / "mce-v1.toml"
     assert all(p.is_file() for p in found.values())
 
@@ -159,7 +159,7 @@ def test_unknown_bundled_name_suggests() -> None:
         load_layout("mce-v2")
     msg = str(info.value)
     assert "layout 'mce-v2' is not a bundled layout (did you mean 'mce-v1'?)" in msg
-    assert "bundled: mce-fw-example, mce-v1" in msg
+    assert "bundled: mce-fw-example, mce-rx-v1, mce-v1" in msg
 
 
 def test_unknown_bundled_name_without_suggestion() -> None:

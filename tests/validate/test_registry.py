@@ -36,7 +36,9 @@ def test_select_gives_fresh_instances_with_overrides() -> None:
     assert by_code_a["CL015"].effective_severity is Severity.WARNING
     assert by_code_b["CL015"].effective_severity is Severity.ERROR
     assert by_code_a["CL015"] is not by_code_b["CL015"]
-    assert len(a.all) == len(DEFAULT_RULES)
+    assert len(a.all) == len([r for r in DEFAULT_RULES if "medical" in r.models])
+    pharmacy = {r.code for r in registry.select(model="pharmacy").all}
+    assert "RX013" in pharmacy and "FF010" in pharmacy and "CL015" not in pharmacy
 
 
 def test_guards_always_run_and_cannot_be_weakened() -> None:
@@ -62,6 +64,7 @@ def test_every_rule_is_documented_with_a_stable_code() -> None:
     for rule in DEFAULT_RULES:
         assert re.fullmatch(r"[A-Z]{2}\d{3}", rule.code), rule
         assert rule.code[:2] in {"FF", "MB", "CL", "PV", "SV", "RX"}, rule
+        assert rule.models and rule.models <= {"medical", "pharmacy"}, rule
         assert re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)+", rule.name), rule
         doc = rule.__doc__ or ""
         assert "Bad:" in doc and "Good:" in doc, rule

@@ -17,7 +17,7 @@ import pytest
 from sendpro.flatfile.layout import Role, load_layout
 from sendpro.flatfile.picture import decode_number, encode_number
 from sendpro.validate.rules import DEFAULT_RULES
-from tests.helpers import BASES, INPATIENT, all_issues, claim_rows, fw_text, mce_text, run_engine
+from tests.helpers import BASES, INPATIENT, all_issues, claim_rows, fw_text, mce_text, run_engine, rx_text
 
 RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 
@@ -79,17 +79,21 @@ def _refresh_fw_trailer(text: str) -> str:
 def build_input(case: dict[str, Any], tmp_path: Path) -> Path:
     """Write the case's input file."""
     layout = case.get("layout", "mce-v1")
+    default_base = "RX" if layout == "mce-rx-v1" else "P"
     claims = [
-        {"base": case.get("base", "P"), "inpatient": case.get("inpatient", False), **c} for c in case.get("claims", [])
-    ] or [case]
+        {"base": case.get("base", default_base), "inpatient": case.get("inpatient", False), **c}
+        for c in case.get("claims", [])
+    ] or [{"base": default_base, **case}]
     rows = [_rows_of(c) for c in claims]
     if layout == "mce-v1":
         text = mce_text([r for c in rows for r in c], extra_columns=case.get("extra_columns", ()))
         text = _apply_edits(text, case.get("edits", []))
+    elif layout == "mce-rx-v1":
+        text = _apply_edits(rx_text([r for c in rows for r in c]), case.get("edits", []))
     else:
         text = _apply_edits(fw_text(rows), case.get("edits", []))
         text = _refresh_fw_trailer(text)
-    path = tmp_path / ("input.txt" if layout == "mce-v1" else "input.dat")
+    path = tmp_path / ("input.dat" if layout == "mce-fw-example" else "input.txt")
     path.write_text(text, encoding="utf-8")
     return path
 

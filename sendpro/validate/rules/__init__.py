@@ -8,6 +8,7 @@ from sendpro.validate.rules.dental import DENTAL_RULES
 from sendpro.validate.rules.fields import FIELD_RULES
 from sendpro.validate.rules.institutional import INSTITUTIONAL_RULES
 from sendpro.validate.rules.line import LINE_FRAME_RULES, LINE_RULES
+from sendpro.validate.rules.pharmacy import PHARMACY_FRAME_RULES, PHARMACY_RULES
 from sendpro.validate.rules.provider import PROVIDER_RULES
 from sendpro.validate.rules.structure import (
     STRUCTURE_FRAME_RULES,
@@ -29,6 +30,8 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     *PROVIDER_RULES,
     *INSTITUTIONAL_RULES,
     *DENTAL_RULES,
+    *PHARMACY_FRAME_RULES,
+    *PHARMACY_RULES,
 )
 
 __all__ = ["DEFAULT_RULES"]

@@ -20,7 +20,7 @@ from sendpro.validate.rule import FrameRule
 from sendpro.validate.rules._frame import applies_mask, column_label, describe_problem, failing_rows
 
 
-class _FieldRule(FrameRule):
+class FieldRule(FrameRule):
     """Shared machinery: evaluate one mask per field, then pull the failing rows."""
 
     group: ClassVar[str]
@@ -84,70 +84,91 @@ def _group_fields(
     )
 
 
-class _Required(_FieldRule):
+class RequiredFieldRule(FieldRule):
+    """Base: a field the claim type requires (usage R) is empty."""
+
     guard = True
     template = "{column} is required for {type_name} claims but is empty"
 
     def fields(self) -> tuple[FieldDef, ...]:
+        """Return the fields checked."""
         return _group_fields(self.catalog, self.group)
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
+        """Return the failing-row expression for ``fd``."""
         types = [ct for ct in self.catalog.claim_types if fd.usage_for(ct) is Usage.REQUIRED]
         if not types or fd.name == "claim_type":
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_null()
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
+        """Return the template parameters."""
         return {"type_name": self.catalog.type_name(claim_type)}
 
 
-class _NotUsed(_FieldRule):
+class NotUsedFieldRule(FieldRule):
+    """Base: a field is filled for a claim type that does not use it."""
+
     severity = Severity.WARNING
     template = "{column} is not used for {type_name} claims; the value is ignored"
 
     def fields(self) -> tuple[FieldDef, ...]:
+        """Return the fields checked."""
         return _group_fields(self.catalog, self.group)
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
+        """Return the failing-row expression for ``fd``."""
         types = [ct for ct in self.catalog.claim_types if fd.usage_for(ct) is Usage.NOT_USED]
         if not types:
             return None
         return pl.col("claim_type").is_in(types) & pl.col(fd.name).is_not_null()
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
+        """Return the template parameters."""
         return {"type_name": self.catalog.type_name(claim_type)}
 
 
-class _Format(_FieldRule):
+class FormatFieldRule(FieldRule):
+    """Base: a value does not match its field's format."""
+
     guard = True
     template = "{column} {problem}; expected {expect}"
 
     def fields(self) -> tuple[FieldDef, ...]:
+        """Return the fields checked."""
         return _group_fields(self.catalog, self.group, exclude=(Kind.DATE, Kind.AMOUNT))
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
+        """Return the failing-row expression for ``fd``."""
         return ~valid_expr(fd)
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
+        """Return the template parameters."""
         return {"problem": describe_problem(fd, row_value or ""), "expect": fd.expect}
 
 
-class _Date(_Format):
+class DateFieldRule(FormatFieldRule):
+    """Base: a date is not a real CCYYMMDD date."""
+
     template = "{column} {problem}; expected a real date CCYYMMDD"
 
     def fields(self) -> tuple[FieldDef, ...]:
+        """Return the fields checked."""
         return _group_fields(self.catalog, self.group, kinds=(Kind.DATE,))
 
 
-class _Amount(_Format):
+class AmountFieldRule(FormatFieldRule):
+    """Base: an amount is not a plain amount with at most 2 decimals."""
+
     template = "{column} {problem}; expected an amount such as 150, 150.00 or -5.25"
 
     def fields(self) -> tuple[FieldDef, ...]:
+        """Return the fields checked."""
         return _group_fields(self.catalog, self.group, kinds=(Kind.AMOUNT,))
 
 
 # -- member -------------------------------------------------------------------------------
-class MemberRequired(_Required):
+class MemberRequired(RequiredFieldRule):
     """A member field the claim type requires is empty.
 
     Bad: a professional claim with an empty ``member_dob``.
@@ -159,7 +180,7 @@ class MemberRequired(_Required):
     group = "MB"
 
 
-class MemberFormat(_Format):
+class MemberFormat(FormatFieldRule):
     """A member field does not match its format (length, code list, picture).
 
     Bad: ``member_gender`` = ``X``; ``member_zip`` = ``0211``.
@@ -171,7 +192,7 @@ class MemberFormat(_Format):
     group = "MB"
 
 
-class MemberDate(_Date):
+class MemberDate(DateFieldRule):
     """A member date is not a real calendar date in CCYYMMDD form.
 
     Bad: ``member_dob`` = ``19800230`` or ``1980-01-01``.
@@ -184,7 +205,7 @@ class MemberDate(_Date):
 
 
 # -- provider -------------------------------------------------------------------------------
-class ProviderRequired(_Required):
+class ProviderRequired(RequiredFieldRule):
     """A provider field the claim type requires is empty.
 
     Bad: an empty ``billing_npi``.
@@ -196,7 +217,7 @@ class ProviderRequired(_Required):
     group = "PV"
 
 
-class ProviderFormat(_Format):
+class ProviderFormat(FormatFieldRule):
     """A provider field does not match its format.
 
     Bad: ``billing_tax_id`` = ``12-3456789``; ``billing_npi`` = ``123456789``.
@@ -208,7 +229,7 @@ class ProviderFormat(_Format):
     group = "PV"
 
 
-class ProviderNotUsed(_NotUsed):
+class ProviderNotUsed(NotUsedFieldRule):
     """A provider field is filled for a claim type that does not use it (it is ignored).
 
     Bad: ``attending_npi`` on a professional claim.
@@ -221,7 +242,7 @@ class ProviderNotUsed(_NotUsed):
 
 
 # -- claim ---------------------------------------------------------------------------------
-class ClaimRequired(_Required):
+class ClaimRequired(RequiredFieldRule):
     """A claim-level field the claim type requires is empty.
 
     Bad: a professional claim with an empty ``place_of_service``.
@@ -233,7 +254,7 @@ class ClaimRequired(_Required):
     group = "CL"
 
 
-class ClaimFormat(_Format):
+class ClaimFormat(FormatFieldRule):
     """A claim-level field does not match its format (length, code list, picture).
 
     Bad: ``claim_type`` = ``X``; ``dx_1`` = ``J06.9``; ``contract_type`` = ``1``.
@@ -245,7 +266,7 @@ class ClaimFormat(_Format):
     group = "CL"
 
 
-class ClaimDate(_Date):
+class ClaimDate(DateFieldRule):
     """A claim-level date is not a real calendar date in CCYYMMDD form.
 
     Bad: ``adjudication_date`` = ``20240231``.
@@ -257,7 +278,7 @@ class ClaimDate(_Date):
     group = "CL"
 
 
-class ClaimAmount(_Amount):
+class ClaimAmount(AmountFieldRule):
     """A claim-level amount is not a plain amount with at most 2 decimals.
 
     Bad: ``total_charge`` = ``$1,250.00`` or ``12.505``.
@@ -269,7 +290,7 @@ class ClaimAmount(_Amount):
     group = "CL"
 
 
-class ClaimNotUsed(_NotUsed):
+class ClaimNotUsed(NotUsedFieldRule):
     """A claim-level field is filled for a claim type that does not use it (it is ignored).
 
     Bad: ``type_of_bill`` on a professional claim.
@@ -282,7 +303,7 @@ class ClaimNotUsed(_NotUsed):
 
 
 # -- service line ------------------------------------------------------------------------------
-class LineRequired(_Required):
+class LineRequired(RequiredFieldRule):
     """A line field the claim type requires is empty.
 
     Bad: a professional line with an empty ``procedure_code``.
@@ -294,7 +315,7 @@ class LineRequired(_Required):
     group = "SV"
 
 
-class LineFormat(_Format):
+class LineFormat(FormatFieldRule):
     """A line field does not match its format.
 
     Bad: ``units`` = ``0``; ``modifier_1`` = ``2``; ``unit_type`` = ``XX``.
@@ -306,7 +327,7 @@ class LineFormat(_Format):
     group = "SV"
 
 
-class LineDate(_Date):
+class LineDate(DateFieldRule):
     """A line date is not a real calendar date in CCYYMMDD form.
 
     Bad: ``line_from_date`` = ``2024013``.
@@ -318,7 +339,7 @@ class LineDate(_Date):
     group = "SV"
 
 
-class LineAmount(_Amount):
+class LineAmount(AmountFieldRule):
     """A line amount is not a plain amount with at most 2 decimals.
 
     Bad: ``line_charge`` = ``100.005``.
@@ -330,7 +351,7 @@ class LineAmount(_Amount):
     group = "SV"
 
 
-class LineNotUsed(_NotUsed):
+class LineNotUsed(NotUsedFieldRule):
     """A line field is filled for a claim type that does not use it (it is ignored).
 
     Bad: ``revenue_code`` on a professional line.

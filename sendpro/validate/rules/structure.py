@@ -65,6 +65,7 @@ class FieldCount(_StructureRule):
     """
 
     code = "FF010"
+    models = frozenset({"medical", "pharmacy"})
     guard = True
     name = "structure.field_count"
     template = "the row has {n} fields but the header has {expected}: it is truncated or holds an extra delimiter"
@@ -95,6 +96,7 @@ class UnknownRecordType(_StructureRule):
     """
 
     code = "FF012"
+    models = frozenset({"medical", "pharmacy"})
     guard = True
     name = "structure.unknown_record"
     template = "the record type is not one of the layout's record types ({types})"
@@ -120,6 +122,7 @@ class OrphanLine(_StructureRule):
     """
 
     code = "FF013"
+    models = frozenset({"medical", "pharmacy"})
     guard = True
     name = "structure.orphan_line"
     template = "a line record with no claim record before it"
@@ -166,6 +169,7 @@ class RecordLength(_StructureRule):
     """
 
     code = "FF016"
+    models = frozenset({"medical", "pharmacy"})
     guard = True
     name = "structure.record_length"
     template = "the record is {n} characters long; the layout declares {expected}"
@@ -280,6 +284,7 @@ class UnknownColumn(Rule):
     """
 
     code = "FF011"
+    models = frozenset({"medical", "pharmacy"})
     name = "structure.unknown_column"
     severity = Severity.WARNING
     category = Category.STRUCTURE
@@ -301,6 +306,7 @@ class BlankLine(Rule):
     """
 
     code = "FF015"
+    models = frozenset({"medical", "pharmacy"})
     name = "structure.blank_line"
     severity = Severity.WARNING
     category = Category.STRUCTURE
@@ -324,6 +330,7 @@ class TextCleaned(Rule):
     """
 
     code = "FF020"
+    models = frozenset({"medical", "pharmacy"})
     name = "text.cleaned"
     severity = Severity.WARNING
     category = Category.STRUCTURE

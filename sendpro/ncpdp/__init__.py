@@ -1,0 +1,1 @@
+"""NCPDP pharmacy output: layouts, the record codec, writers, reading back and validation."""

@@ -1,0 +1,264 @@
+"""Pharmacy rules (``RX0nn``): fields of ``mce-rx-v1`` and the logic of a prescription encounter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.report.issue import Issue
+from sendpro.validate.rule import RecordRule
+from sendpro.validate.rules.claim import money
+from sendpro.validate.rules.fields import AmountFieldRule, DateFieldRule, FormatFieldRule, RequiredFieldRule
+from sendpro.validate.rules.provider import npi_check_digit_ok
+
+_PHARMACY = frozenset({"pharmacy"})
+
+
+class PharmacyRequired(RequiredFieldRule):
+    """A pharmacy field the encounter requires is empty.
+
+    Bad: an empty ``ndc``.
+    Good: ``ndc`` = ``00002143380``.
+    """
+
+    code = "RX001"
+    name = "pharmacy.required"
+    group = "RX"
+    models = _PHARMACY
+
+
+class PharmacyFormat(FormatFieldRule):
+    """A pharmacy field does not match its format (NDC, NPI, codes, numbers).
+
+    Bad: ``ndc`` = ``0002-1433-80``; ``daw_code`` = ``A``; ``quantity_dispensed`` = ``0``.
+    Good: ``ndc`` = ``00002143380``; ``daw_code`` = ``0``; ``quantity_dispensed`` = ``30``.
+    """
+
+    code = "RX002"
+    name = "pharmacy.format"
+    group = "RX"
+    models = _PHARMACY
+
+
+class PharmacyDate(DateFieldRule):
+    """A pharmacy date is not a real calendar date in CCYYMMDD form.
+
+    Bad: ``date_of_service`` = ``20260231``.
+    Good: ``date_of_service`` = ``20260228``.
+    """
+
+    code = "RX003"
+    name = "pharmacy.date"
+    group = "RX"
+    models = _PHARMACY
+
+
+class PharmacyAmount(AmountFieldRule):
+    """A pharmacy amount is not a plain amount with at most 2 decimals.
+
+    Bad: ``ingredient_cost_paid`` = ``$12.50``.
+    Good: ``ingredient_cost_paid`` = ``12.50``.
+    """
+
+    code = "RX004"
+    name = "pharmacy.amount"
+    group = "RX"
+    models = _PHARMACY
+
+
+class _Pharmacy(RecordRule):
+    models: ClassVar[frozenset[str]] = _PHARMACY
+    claim_types = frozenset({"RX"})
+
+
+class PharmacyNpi(_Pharmacy):
+    """The pharmacy's or the prescriber's NPI has a wrong check digit.
+
+    Bad: ``pharmacy_npi`` = ``1234567890``.
+    Good: ``pharmacy_npi`` = ``1234567893``.
+    """
+
+    code = "RX010"
+    name = "pharmacy.npi_check_digit"
+    source = "NPI standard (45 CFR 162.406); MassHealth SENDPro data quality (edit #5)"
+    template = "{field} has an invalid check digit: it is not a valid NPI"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Check both NPIs."""
+        for name in ("pharmacy_npi", "prescriber_npi"):
+            npi = getattr(encounter, name)
+            if npi is not None and not npi_check_digit_ok(npi):
+                yield self.claim_issue(encounter, field=name, value=npi)
+
+
+class ServiceAfterAdjudication(_Pharmacy):
+    """The prescription was filled after the claim was adjudicated.
+
+    Bad: ``date_of_service`` = ``20260310`` with ``adjudication_date`` = ``20260305``.
+    Good: ``date_of_service`` on or before ``adjudication_date``.
+    """
+
+    code = "RX011"
+    name = "pharmacy.service_after_adjudication"
+    template = "date_of_service is after adjudication_date"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Compare the fill date with the adjudication date."""
+        dos, adj = encounter.date_of_service, encounter.adjudication_date
+        if dos is not None and adj is not None and dos > adj:
+            yield self.claim_issue(encounter, field="date_of_service")
+
+
+class DaysSupply(_Pharmacy):
+    """The days supply is not between 1 and 365.
+
+    Bad: ``days_supply`` = ``0`` or ``400``.
+    Good: ``days_supply`` = ``30``.
+    """
+
+    code = "RX012"
+    name = "pharmacy.days_supply"
+    template = "days_supply {n} is not between 1 and 365"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Check the days supply range."""
+        if encounter.days_supply is not None and not 1 <= int(encounter.days_supply) <= 365:
+            yield self.claim_issue(encounter, field="days_supply", n=int(encounter.days_supply))
+
+
+class TotalPaidFormula(_Pharmacy):
+    """The total amount paid is not ingredient cost + dispensing fee - patient pay.
+
+    A layout may declare further paid components (``paid_components``), which are
+    added too.
+
+    Bad: ingredient 10.00, fee 2.00, patient pay 1.00, ``total_amount_paid`` = ``12.00``.
+    Good: ``total_amount_paid`` = ``11.00``.
+    """
+
+    code = "RX013"
+    name = "pharmacy.total_paid"
+    template = "total_amount_paid {total} is not {formula} = {expected} (difference {diff})"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Recompute the total amount paid from its components."""
+        assert self.context is not None
+        e = encounter
+        if e.total_amount_paid is None or e.ingredient_cost_paid is None or e.dispensing_fee_paid is None:
+            return
+        extra = self.context.layout.paid_components
+        # An absent declared component counts as zero.
+        expected = e.ingredient_cost_paid + e.dispensing_fee_paid - (e.patient_pay_amount or 0)
+        expected += sum(e.extra_paid.get(name) or 0 for name in extra)
+        if e.total_amount_paid != expected:
+            formula = " + ".join(["ingredient_cost_paid", "dispensing_fee_paid", *extra]) + " - patient_pay_amount"
+            yield self.claim_issue(
+                e,
+                field="total_amount_paid",
+                total=money(e.total_amount_paid),
+                formula=formula,
+                expected=money(expected),
+                diff=money(e.total_amount_paid - expected),
+            )
+
+
+class PharmacyOriginal(_Pharmacy):
+    """A replacement (7) or reversal (8) does not name the claim it replaces.
+
+    Bad: ``claim_frequency`` = ``8`` with an empty ``original_claim_id``.
+    Good: ``original_claim_id`` = the MCE claim id of the reversed claim.
+    """
+
+    code = "RX014"
+    name = "pharmacy.original_missing"
+    source = "MassHealth SENDPro (edit #9)"
+    template = "a {what} (claim_frequency {frequency}) must name the original claim in original_claim_id"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Require the original claim id on replacements and reversals."""
+        if encounter.frequency in ("7", "8") and encounter.original_claim_id is None:
+            what = "replacement" if encounter.frequency == "7" else "reversal"
+            yield self.claim_issue(encounter, field="original_claim_id", what=what, frequency=encounter.frequency)
+
+
+class ReversalAfterOriginal(_Pharmacy):
+    """A reversal or resubmission is not adjudicated after the claim it cross-references.
+
+    When both claims are in the input, the later version must carry a later
+    adjudication date (MassHealth edit #12).
+
+    Bad: original adjudicated 20260310, reversal adjudicated 20260305.
+    Good: the reversal adjudicated after 20260310.
+    """
+
+    code = "RX015"
+    name = "pharmacy.reversal_date"
+    source = "MassHealth SENDPro data quality (edit #12)"
+    template = "adjudication_date is not after the original claim's ({original} at line {row})"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Compare with the original's adjudication date, looked up in the file's claim index."""
+        assert self.context is not None
+        lookup = self.context.extra.get("claim_facts")
+        e = encounter
+        if lookup is None or e.frequency not in ("7", "8") or not e.original_claim_id or e.adjudication_date is None:
+            return
+        facts = lookup(e.original_claim_id)
+        if facts is None or facts[0] is None:
+            return
+        original_date, original_row = facts
+        if e.adjudication_date.strftime("%Y%m%d") <= original_date:
+            yield self.claim_issue(e, field="adjudication_date", original=original_date, row=original_row)
+
+
+class WrittenAfterFilled(_Pharmacy):
+    """The prescription was written after it was filled.
+
+    Bad: ``date_written`` = ``20260310`` with ``date_of_service`` = ``20260301``.
+    Good: ``date_written`` on or before ``date_of_service``.
+    """
+
+    code = "RX016"
+    name = "pharmacy.written_after_filled"
+    template = "date_written is after date_of_service"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Compare the written and fill dates."""
+        if encounter.date_written and encounter.date_of_service and encounter.date_written > encounter.date_of_service:
+            yield self.claim_issue(encounter, field="date_written")
+
+
+class DuplicateClaimId(_Pharmacy):
+    """The same MCE claim id is on more than one row.
+
+    Each row of ``mce-rx-v1`` is one claim; a repeated id is a duplicate
+    encounter (MassHealth edit #13), so every row of it is kept out.
+
+    Bad: two rows with ``mce_claim_id`` = ``RX100``.
+    Good: one row per claim id; replacements and reversals get their own ids.
+    """
+
+    code = "RX020"
+    name = "pharmacy.duplicate_claim_id"
+    template = "mce_claim_id appears on {n} rows (lines {rows}); each row must be its own claim"
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Flag claim ids found on several rows."""
+        if len(encounter.rows) > 1:
+            yield self.claim_issue(
+                encounter, field="mce_claim_id", n=len(encounter.rows), rows=", ".join(str(r) for r in encounter.rows)
+            )
+
+
+PHARMACY_FRAME_RULES = (PharmacyRequired, PharmacyFormat, PharmacyDate, PharmacyAmount)
+PHARMACY_RULES: tuple[type[RecordRule], ...] = (
+    PharmacyNpi,
+    ServiceAfterAdjudication,
+    DaysSupply,
+    TotalPaidFormula,
+    PharmacyOriginal,
+    ReversalAfterOriginal,
+    WrittenAfterFilled,
+    DuplicateClaimId,
+)
