@@ -28,9 +28,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 # Exit code 1 means "some claims were rejected" (the demo extract carries a few
 # seeded defects on purpose); only 2 is a failure of the run itself.
+# The demo keeps its own ledger in $(OUT)/ledger.sqlite, started afresh each
+# time, so every `make run` converts the whole demo (a real job keeps one ledger).
 run: $(VENV)/.installed
+	@rm -f $(OUT)/ledger.sqlite $(OUT)/ledger.sqlite-wal $(OUT)/ledger.sqlite-shm
 	@$(BIN)/sendpro convert fixtures/demo/encounters.txt --out $(OUT) \
-		--control-number 1 ; rc=$$?; \
+		--ledger $(OUT)/ledger.sqlite ; rc=$$?; \
 		if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 		echo "Outputs are in $(OUT)/ (exit code $$rc: 0 all accepted, 1 some claims rejected)"
 

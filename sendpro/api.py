@@ -14,7 +14,10 @@ import dataclasses
 import datetime as dt
 import importlib.metadata
 import json
+import os
+import signal
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,17 +27,21 @@ from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.tally import claim_type_bucket, tally_file
+from sendpro.ledger.control import LedgerControlNumbers
+from sendpro.ledger.db import FileRecord, Ledger, RunRecord
+from sendpro.ledger.history import History, content_hash
+from sendpro.ledger.journal import RunJournal
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
 from sendpro.ncpdp.reader import detect_ncpdp_layout, tally_ncpdp
 from sendpro.ncpdp.validate import validate_ncpdp
 from sendpro.ncpdp.writer import NcpdpSettings, NcpdpWriter
-from sendpro.outputs import REPORT_NAME, OutputSet
+from sendpro.outputs import REPORT_NAME, OutputSet, previous_outputs
 from sendpro.profiles import Profile, load_profile
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
-from sendpro.report.issue import Issue
+from sendpro.report.issue import Issue, Severity
 from sendpro.report.report import (
     InputSummary,
     IssueCounter,
@@ -121,13 +128,14 @@ class _Output:
 
     kind: str
 
-    def __init__(self, outputs: OutputSet, key: str) -> None:
+    def __init__(self, outputs: OutputSet, key: str, sender: str) -> None:
         self.outputs = outputs
         self.key = key
+        self.sender = sender
         self.path: Path | None = None
 
-    def write(self, enc: Encounter | PharmacyEncounter) -> None:
-        """Write one accepted encounter."""
+    def write(self, enc: Encounter | PharmacyEncounter) -> str:
+        """Write one accepted encounter; return where in the file it went (ST02, or a record reference)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -159,7 +167,8 @@ class _X12Output(_Output):
         clock: Clock,
         file_name: Callable[[str, dt.date, int], str],
     ) -> None:
-        super().__init__(outputs, f"837{bucket}")
+        env = settings.envelope
+        super().__init__(outputs, f"837{bucket}", f"X12:{env.sender_qualifier}:{env.sender_id}")
         self.bucket = bucket
         self.clock = clock
         self.file_name = file_name
@@ -167,9 +176,9 @@ class _X12Output(_Output):
             outputs.open(self.key, encoding="ascii"), CLAIM_WRITERS[bucket], settings, control, clock
         )
 
-    def write(self, enc: Encounter | PharmacyEncounter) -> None:
+    def write(self, enc: Encounter | PharmacyEncounter) -> str:
         assert isinstance(enc, Encounter)
-        self.writer.write(enc)
+        return self.writer.write(enc)
 
     def close(self) -> None:
         summary = self.writer.close()
@@ -217,7 +226,7 @@ class _NcpdpOutput(_Output):
         clock: Clock,
         file_name: str,
     ) -> None:
-        super().__init__(outputs, "RX.ncpdp")
+        super().__init__(outputs, "RX.ncpdp", f"NCPDP:{settings.sender_id}")
         self.layout = layout
         handle = outputs.open(self.key, encoding="ascii", final_name=file_name)
         xref = None
@@ -225,9 +234,9 @@ class _NcpdpOutput(_Output):
             xref = outputs.open("RX.xref.csv", final_name=Path(file_name).stem + ".xref.csv")
         self.writer = NcpdpWriter(handle, layout, settings, batch_number, clock, xref)
 
-    def write(self, enc: Encounter | PharmacyEncounter) -> None:
+    def write(self, enc: Encounter | PharmacyEncounter) -> str:
         assert isinstance(enc, PharmacyEncounter)
-        self.writer.write(enc)
+        return self.writer.write(enc)
 
     def close(self) -> None:
         self.writer.close()
@@ -279,7 +288,11 @@ class _Run:
         self.writers: dict[str, _Output] = {}
         self.rejects: dict[str, RejectsWriter] = {}
         self.rejected_claims = 0
+        self.skipped: dict[str, Totals] = {}
         self._open_output: Callable[[str], _Output] | None = None
+        self.ledger: Ledger | None = None
+        self.journal: RunJournal | None = None
+        self.token = uuid.uuid4().hex
 
     # -- setup ---------------------------------------------------------------------------
     def resolve_layout(self) -> Layout:
@@ -301,16 +314,48 @@ class _Run:
             self.report.ncpdp_layout = ncpdp_layout.name
             name = profile.ncpdp_file_name(self.now.date())
 
+            control = self._control_for(f"NCPDP:{settings.sender_id}")
+
             def open_ncpdp(bucket: str) -> _Output:
-                return _NcpdpOutput(outputs, ncpdp_layout, settings, self.control.next_interchange(), cfg.clock, name)
+                return _NcpdpOutput(outputs, ncpdp_layout, settings, control.next_interchange(), cfg.clock, name)
 
             return open_ncpdp
         pacdr = profile.pacdr_settings(cfg.usage)
+        env = pacdr.envelope
+        control = self._control_for(f"X12:{env.sender_qualifier}:{env.sender_id}")
 
         def open_x12(bucket: str) -> _Output:
-            return _X12Output(outputs, bucket, pacdr, self.control, cfg.clock, profile.file_name)
+            return _X12Output(outputs, bucket, pacdr, control, cfg.clock, profile.file_name)
 
         return open_x12
+
+    def _control_for(self, sender: str) -> ControlNumbers:
+        """Control numbers: from the ledger when there is one (per sender), else the run's source."""
+        if self.ledger is not None:
+            return LedgerControlNumbers(self.ledger, sender, self.token, self.config.control_start)
+        return self.control
+
+    def _guard_out_dir(self, ledger: Ledger) -> None:
+        """Refuse to replace files in --out that the ledger recorded as submitted.
+
+        A new run removes the previous run's outputs from its directory; a
+        submitted file must be moved away by the team (after sending it), never
+        deleted by sendpro.
+        """
+        for name in previous_outputs(self.out_dir):
+            found = ledger.submitted_file(self.out_dir / name)
+            if found is not None:
+                ledger.close()
+                raise UsageError(
+                    f"{self.out_dir / name} is a submission file of ledger run {found[0]} ({found[1]}); a new run "
+                    f"in {self.out_dir} would remove it. Use a new --out directory for each run "
+                    "(e.g. --out out/$(date +%F)), or move the submitted files away first"
+                )
+
+    def _fault(self, point: str) -> None:
+        """Die here if the run was asked to (crash-safety tests kill the process at named points)."""
+        if self.config.fault_point == point:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     # -- main ------------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -326,6 +371,16 @@ class _Run:
             load_ncpdp_layout(cfg.ncpdp_layout)
         registry = RuleRegistry()
         rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
+        history: History | None = None
+        if cfg.ledger is not None:
+            if cfg.control_numbers is not None:
+                raise UsageError("with a ledger, control numbers come from the ledger (use control_start to set one)")
+            self.ledger = Ledger(cfg.ledger)
+            self._guard_out_dir(self.ledger)
+            self.report.recovered = [{"run": r.run_id, "removed": list(r.removed)} for r in self.ledger.recover()]
+            self.journal = RunJournal(cfg.temp_dir)
+            history = History(self.ledger, self.journal)
+            self.report.ledger = str(cfg.ledger)
         engine = ValidationEngine(rules, forbidden=pacdr.envelope.delimiters.chars + "|")
         self.report.layout = layout.name
         self.report.profile = profile.name
@@ -360,11 +415,13 @@ class _Run:
             rows_done = 0
             rows_total = sum(i.rows for i in self.report.inputs)
             writable = frozenset(CLAIM_WRITERS) | {"RX"}
+            extra: dict[str, object] = {"writable_types": writable, "history": history, "resubmit": cfg.resubmit}
+            self._fault("after-scan")
             for reader, summary in zip(readers, self.report.inputs, strict=True):
                 header = reader.header_text()
                 trailer = reader.scan().trailer_record
                 sums = trailer_amount_fields(layout)
-                for item in engine.run(reader, {"writable_types": writable}):
+                for item in engine.run(reader, extra):
                     if isinstance(item, Issue):
                         self.emit(item)
                         continue
@@ -374,8 +431,13 @@ class _Run:
                     rows_done += item.raw_line_count
                     if cfg.progress is not None:
                         cfg.progress(rows_done, rows_total)
+                    if rows_done >= rows_total // 2:
+                        self._fault("mid-run")
             self.finish(outputs, layout)
+            self._fault("before-publish")
             outputs.commit()
+            self._fault("after-publish")
+            self._finish_publish()
             return self.report
         except BaseException:
             if outputs is not None:
@@ -384,6 +446,62 @@ class _Run:
         finally:
             for reader in readers:
                 reader.close()
+            if self.journal is not None:
+                self.journal.close()
+            if self.ledger is not None:
+                self.ledger.close()
+
+    def _begin_publish(self, outputs: OutputSet) -> None:
+        """Record the run and the files it is about to publish (``pending``) in the ledger."""
+        if self.ledger is None:
+            return
+        report = self.report
+        overall = report.overall
+        files = []
+        for out in self.writers.values():
+            entry = next(o for o in report.outputs if o.name == outputs.final_name(out.key))
+            accepted = report.reconciliation[entry.claim_type or "?"].accepted
+            files.append(
+                FileRecord(
+                    key=out.key,
+                    name=entry.name,
+                    path=str((self.out_dir / entry.name).resolve()),
+                    kind=entry.kind,
+                    claim_type=entry.claim_type,
+                    sha256=entry.sha256 or "",
+                    bytes=entry.bytes,
+                    sender=out.sender,
+                    isa13=entry.interchange_control,
+                    gs06=entry.group_control,
+                    claims=entry.claims,
+                    charge=accepted.charge,
+                    paid=accepted.paid,
+                )
+            )
+        run = RunRecord(
+            started_at=report.started_at,
+            sendpro_version=report.sendpro_version,
+            layout=report.layout,
+            profile=report.profile,
+            usage=report.usage,
+            inputs=json.dumps([i.file for i in report.inputs]),
+            out_dir=str(self.out_dir.resolve()),
+            status=report.status,
+            claims_in=overall.input.claims,
+            accepted=overall.accepted.claims,
+            rejected=overall.rejected.claims,
+            skipped=overall.skipped.claims,
+        )
+        report.ledger_run = self.ledger.begin_publish(run, files)
+
+    def _finish_publish(self) -> None:
+        """The files are in place: record their encounters and mark them submitted, in one transaction."""
+        if self.ledger is None or self.journal is None or self.report.ledger_run is None:
+            return
+        self.journal.flush()
+        self.ledger.finish_publish(
+            self.report.ledger_run, self.report.status, self.journal.path, lambda: self._fault("in-ledger")
+        )
 
     def emit(self, issue: Issue) -> None:
         if self.report.issues.count(issue):
@@ -401,9 +519,13 @@ class _Run:
     ) -> None:
         enc = result.encounter
         bucket = claim_type_bucket(enc.claim_type)
-        self.totals_in.setdefault(bucket, Totals()).add(_encounter_totals(enc, result.raw_line_count))
+        totals = _encounter_totals(enc, result.raw_line_count)
+        self.totals_in.setdefault(bucket, Totals()).add(totals)
         for issue in result.issues:
             self.emit(issue)
+        if result.skipped:
+            self.skipped.setdefault(bucket, Totals()).add(totals)
+            return
         if result.rejected:
             self.rejected_claims += 1
             writer = self.rejects.get(bucket)
@@ -413,14 +535,45 @@ class _Run:
                 self.rejects[bucket] = writer
             amounts = {name: getattr(enc.header, name) for name in sums} if isinstance(enc, Encounter) else {}
             writer.write(result.raw, amounts)
+            self._journal(
+                enc,
+                totals,
+                None,
+                None,
+                ",".join(sorted({i.code for i in result.issues if i.severity is Severity.ERROR})),
+            )
             return
         out = self.writers.get(bucket)
         if out is None:
             assert self._open_output is not None
             out = self._open_output(bucket)
             self.writers[bucket] = out
-        out.write(enc)
+        position = out.write(enc)
         self.accepted_rows[bucket] = self.accepted_rows.get(bucket, 0) + result.raw_line_count
+        self._journal(enc, totals, out.key, position, None)
+
+    def _journal(
+        self,
+        enc: Encounter | PharmacyEncounter,
+        totals: Totals,
+        output: str | None,
+        position: str | None,
+        detail: str | None,
+    ) -> None:
+        if self.journal is None or enc.claim_id is None:
+            return
+        self.journal.add(
+            enc.claim_id,
+            enc.claim_type or "?",
+            enc.frequency,
+            enc.original_claim_id,
+            content_hash(enc),
+            totals.charge,
+            totals.paid,
+            output,
+            position,
+            detail,
+        )
 
     def finish(self, outputs: OutputSet, layout: Layout) -> None:
         cfg = self.config
@@ -441,8 +594,8 @@ class _Run:
         for issue in bugs:
             self.emit(issue)
         # Reconcile from the files on disk.
-        for bucket in sorted(set(self.totals_in) | set(self.writers) | set(reject_keys)):
-            rec = Reconciliation(input=self.totals_in.get(bucket, Totals()))
+        for bucket in sorted(set(self.totals_in) | set(self.writers) | set(reject_keys) | set(self.skipped)):
+            rec = Reconciliation(input=self.totals_in.get(bucket, Totals()), skipped=self.skipped.get(bucket, Totals()))
             if bucket in self.writers:
                 rec.accepted, entry = self.writers[bucket].accepted(self.accepted_rows.get(bucket, 0))
                 report.outputs.append(entry)
@@ -505,6 +658,8 @@ class _Run:
         report.finished_at = cfg.clock().isoformat(timespec="seconds")
         report.elapsed_s = time.monotonic() - self.started
         report.outputs.append(OutputFile(REPORT_NAME, "report"))
+        if failure is None:
+            self._begin_publish(outputs)
         with outputs.open(REPORT_NAME) as handle:
             json.dump(report.to_dict(), handle, indent=2)
             handle.write("\n")

@@ -21,6 +21,7 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
 from sendpro.errors import SendproError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
+from sendpro.ledger.db import default_ledger_path
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
@@ -109,7 +110,7 @@ def cli() -> None:
     "--control-number",
     type=click.IntRange(1, 999_999_999),
     default=None,
-    help="First ISA13/GS06 control number (default: derived from the clock).",
+    help="First ISA13/GS06 control number (default: the ledger's next; without a ledger, from the clock).",
 )
 @click.option(
     "--batch-lines",
@@ -125,6 +126,17 @@ def cli() -> None:
     show_default=True,
     help="NCPDP layout for pharmacy extracts: post-adjudication, batch-d0, or a layout file path.",
 )
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Submission ledger database (default: $SENDPRO_LEDGER, else $XDG_STATE_HOME/sendpro/ledger.sqlite).",
+)
+@click.option(
+    "--no-ledger", is_flag=True, help="Run without a ledger (no duplicate guard; control numbers from the clock)."
+)
+@click.option("--resubmit", is_flag=True, help="Send claim versions the ledger already holds again, on purpose.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @common_options
 def convert(
@@ -142,6 +154,9 @@ def convert(
     control_number: int | None,
     batch_lines: int,
     ncpdp_layout: str,
+    ledger_path: Path | None,
+    no_ledger: bool,
+    resubmit: bool,
     quiet: bool,
     map_cache: Path | None,
 ) -> None:
@@ -158,10 +173,14 @@ def convert(
         encoding=encoding,
         select=_split_codes(select),
         ignore=_split_codes(ignore),
-        control_numbers=SequentialControlNumbers(control_number) if control_number else None,
+        control_numbers=SequentialControlNumbers(control_number) if control_number and no_ledger else None,
+        control_start=control_number,
         map_cache=map_cache,
         progress=progress,
         ncpdp_layout=ncpdp_layout,
+        ledger=None if no_ledger else (ledger_path or default_ledger_path()),
+        resubmit=resubmit,
+        fault_point=os.environ.get("SENDPRO_FAULT_POINT") or None,
     )
     try:
         report = api.convert_files(list(inputs), out_dir, config)
@@ -207,11 +226,19 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     lines.append("")
     lines.append(f"  {'':<10}{'claims':>9}{'lines':>9}{'rows':>9}{'total charge':>16}{'total paid':>16}")
     overall = report.overall
-    for side in ("input", "accepted", "rejected"):
+    sides = (
+        ("input", "accepted", "rejected", "skipped") if overall.skipped.claims else ("input", "accepted", "rejected")
+    )
+    for side in sides:
         t = getattr(overall, side)
         lines.append(f"  {side:<10}{t.claims:>9}{t.lines:>9}{t.rows:>9}{money(t.charge):>16}{money(t.paid):>16}")
     verdict = "yes, to the cent" if report.balanced else "NO"
-    lines.append(f"  reconciled (input = accepted + rejected): {verdict}")
+    formula = "accepted + rejected + skipped" if overall.skipped.claims else "accepted + rejected"
+    lines.append(f"  reconciled (input = {formula}): {verdict}")
+    if overall.skipped.claims:
+        lines.append(f"  {overall.skipped.claims} claim(s) already submitted in this version were skipped (CL050)")
+    if report.ledger:
+        lines.append(f"  ledger: {report.ledger}")
     lines.append("")
     for o in report.outputs:
         where = out_dir / o.name
@@ -247,6 +274,8 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     lines.append("")
     if report.exit_code == EXIT_REJECTED:
         lines.append(f"exit 1: {overall.rejected.claims} claim(s) rejected; the accepted claims were written")
+    elif overall.accepted.claims == 0 and overall.skipped.claims:
+        lines.append("exit 0: nothing new: every claim was already submitted")
     else:
         lines.append("exit 0: every claim accepted")
     return "\n".join(lines)

@@ -40,12 +40,18 @@ class RunConfig:
         select / ignore: rule code prefixes to run or skip.
         severities: severity overrides by rule code.
         clock: the time source for envelopes and the report.
-        control_numbers: ISA13/GS06 source; None derives them from the clock.
+        control_numbers: ISA13/GS06/ST02 source for runs without a ledger; None
+            derives them from the clock. With a ledger the ledger allocates them.
+        control_start: with a ledger, the lowest control number to allocate
+            (refused when the ledger already went past it).
         map_cache: where derived pyx12 maps are cached (None: the user cache).
         temp_dir: where the on-disk claim index lives (None: the system default).
         progress: called with (rows processed so far, rows in all inputs).
         ncpdp_layout: NCPDP layout name or path for pharmacy output
             (``post-adjudication`` or ``batch-d0``).
+        ledger: the submission ledger database (None: no ledger).
+        resubmit: send versions the ledger already holds again, on purpose.
+        fault_point: a named point where the run kills itself (crash-safety tests only).
     """
 
     layout: str | None = None
@@ -61,7 +67,11 @@ class RunConfig:
     severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
     clock: Clock = system_clock
     control_numbers: ControlNumbers | None = None
+    control_start: int | None = None
     map_cache: Path | None = None
     temp_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None
     ncpdp_layout: str = "post-adjudication"
+    ledger: Path | None = None
+    resubmit: bool = False
+    fault_point: str | None = None

@@ -27,6 +27,8 @@ class OutputSet:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        # A killed run leaves its temporaries behind; they are never valid output.
+        remove_stale_temporaries(directory)
         self._temps: dict[str, Path] = {}
         self._handles: dict[str, TextIO] = {}
         self._final: dict[str, str] = {}
@@ -85,23 +87,12 @@ class OutputSet:
                 size += len(block)
         return digest.hexdigest(), size
 
-    def _previous_outputs(self) -> list[str]:
-        report = self.directory / REPORT_NAME
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-        if not isinstance(data, dict) or "sendpro_version" not in data:
-            return []
-        files = data.get("files", [])
-        return [f for f in files if isinstance(f, str) and "/" not in f and not f.startswith(".")]
-
     def commit(self) -> list[Path]:
         """Publish every output: close, rename into place (report last), drop stale ones."""
         for key in list(self._handles):
             self.close(key)
         produced = set(self._final.values())
-        previous = self._previous_outputs()
+        previous = previous_outputs(self.directory)
         # The old report goes first: if this commit is interrupted, no report.json
         # claims a set of files that is half old, half new.
         (self.directory / REPORT_NAME).unlink(missing_ok=True)
@@ -131,3 +122,42 @@ class OutputSet:
         for temp in self._temps.values():
             temp.unlink(missing_ok=True)
         self._temps.clear()
+
+
+def previous_outputs(directory: Path) -> list[str]:
+    """Return the names of the outputs the previous run in ``directory`` published (from its report.json)."""
+    report = directory / REPORT_NAME
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict) or "sendpro_version" not in data:
+        return []
+    files = data.get("files", [])
+    return [f for f in files if isinstance(f, str) and "/" not in f and not f.startswith(".")]
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete temporary outputs left by runs that died (their process is gone); return them.
+
+    Temporary names carry the writing process id, so a live run's files are never touched.
+    """
+    removed = []
+    for temp in directory.glob(".*.sendpro-*.tmp"):
+        pid_text = temp.name.rsplit("-", 1)[-1].removesuffix(".tmp")
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            temp.unlink()
+            removed.append(temp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

@@ -17,6 +17,12 @@ def _map_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["SENDPRO_CACHE_DIR"] = str(tmp_path_factory.mktemp("sendpro-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every test its own submission ledger, never the user's."""
+    monkeypatch.setenv("SENDPRO_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite"))
+
+
 def _rule_cases() -> list[tuple[str, dict[str, object]]]:
     cases = []
     for path in sorted((FIXTURES / "rules").glob("*.toml")):

@@ -324,7 +324,8 @@ def all_issues(claims: Iterable[ClaimResult], file_issues: Iterable[Issue] = ())
 def test_config(**kwargs: Any) -> RunConfig:
     """Return a deterministic run configuration (fixed clock, control numbers from 1)."""
     kwargs.setdefault("clock", lambda: FIXED_NOW)
-    kwargs.setdefault("control_numbers", SequentialControlNumbers(1))
+    if kwargs.get("ledger") is None:
+        kwargs.setdefault("control_numbers", SequentialControlNumbers(1))
     return RunConfig(**kwargs)
 
 

@@ -178,7 +178,9 @@ def test_pharmacy_convert_and_validate_both_profiles(runner: CliRunner, tmp_path
     assert src.read_text().startswith("mce_claim_id|claim_frequency|")
     for profile in ("post-adjudication", "batch-d0"):
         out = tmp_path / profile
-        result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(out), "--ncpdp-profile", profile])
+        # Each profile gets its own ledger: the same claims through one ledger would be skipped duplicates.
+        args = ["convert", str(src), "--out", str(out), "--ncpdp-profile", profile, "--ledger", f"{out}.sqlite"]
+        result = runner.invoke(cli.cli, args)
         assert result.exit_code == 0, result.output
         assert f"layout {profile}" in result.output and "checks: passed" in result.output
         check = runner.invoke(cli.cli, ["validate", str(out / "RX.ncpdp")])

@@ -178,6 +178,16 @@ class Encounter:
         """Return the claim type: P, I or D."""
         return self.header.claim_type
 
+    @property
+    def frequency(self) -> str | None:
+        """Return the claim frequency code (1 original, 7 replacement, 8 void)."""
+        return self.header.frequency
+
+    @property
+    def original_claim_id(self) -> str | None:
+        """Return the MCE claim id a replacement or void adjusts."""
+        return self.header.original_claim_id
+
     def providers(self) -> tuple[Provider, ...]:
         """Return every claim-level provider that is present."""
         return tuple(

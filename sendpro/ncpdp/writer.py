@@ -88,8 +88,8 @@ class NcpdpWriter:
             self.out.write(record + self.layout.record_separator)
         self.summary.records += 1
 
-    def write(self, enc: PharmacyEncounter) -> None:
-        """Write one encounter (it must have passed validation)."""
+    def write(self, enc: PharmacyEncounter) -> str:
+        """Write one encounter (it must have passed validation); return its record or transaction reference."""
         if self._closed:
             raise RuntimeError("writer is closed")
         values = enc.values()
@@ -107,6 +107,9 @@ class NcpdpWriter:
         self.summary.paid += _cents(values.get(self._paid_field))
         if self._charge_field:
             self.summary.charge += _cents(values.get(self._charge_field))
+        if self.layout.batch:
+            return f"{self.summary.details:0{self.layout.reference_length}d}"
+        return str(self.summary.details)
 
     def _segments(self, values: Mapping[str, object], context: Mapping[str, str]) -> str:
         transaction = [encode_segment(s, values, context) for s in self.layout.segments if s.level == "transaction"]

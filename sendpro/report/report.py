@@ -62,15 +62,17 @@ class Reconciliation:
     input: Totals = field(default_factory=Totals)
     accepted: Totals = field(default_factory=Totals)
     rejected: Totals = field(default_factory=Totals)
+    #: Claims the ledger already holds in this very version: submitted before, skipped now.
+    skipped: Totals = field(default_factory=Totals)
 
     @property
     def balanced(self) -> bool:
         """Return True when every count and amount reconciles exactly."""
-        return self.input == self.accepted + self.rejected
+        return self.input == self.accepted + self.rejected + self.skipped
 
     def differences(self) -> dict[str, int]:
-        """Return ``{total: input - (accepted + rejected)}`` for totals that do not reconcile."""
-        out = self.accepted + self.rejected
+        """Return ``{total: input - (accepted + rejected + skipped)}`` for totals that do not reconcile."""
+        out = self.accepted + self.rejected + self.skipped
         return {
             f.name: getattr(self.input, f.name) - getattr(out, f.name)
             for f in fields(Totals)
@@ -83,6 +85,7 @@ class Reconciliation:
             "input": self.input.to_dict(),
             "accepted": self.accepted.to_dict(),
             "rejected": self.rejected.to_dict(),
+            "skipped": self.skipped.to_dict(),
             "balanced": self.balanced,
         }
 
@@ -181,6 +184,10 @@ class RunReport:
     profile: str | None = None
     usage: str | None = None
     ncpdp_layout: str | None = None
+    ledger: str | None = None
+    ledger_run: int | None = None
+    #: Runs that died while publishing, closed by this one, with the orphaned files it removed.
+    recovered: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[InputSummary] = field(default_factory=list)
     outputs: list[OutputFile] = field(default_factory=list)
     reconciliation: dict[str, Reconciliation] = field(default_factory=dict)
@@ -200,6 +207,7 @@ class RunReport:
             total.input.add(rec.input)
             total.accepted.add(rec.accepted)
             total.rejected.add(rec.rejected)
+            total.skipped.add(rec.skipped)
         return total
 
     @property
@@ -226,6 +234,9 @@ class RunReport:
             "profile": self.profile,
             "usage": self.usage,
             "ncpdp_layout": self.ncpdp_layout,
+            "ledger": self.ledger,
+            "ledger_run": self.ledger_run,
+            "recovered": self.recovered,
             "output_validation": self.output_validation,
             "inputs": [i.to_dict() for i in self.inputs],
             "outputs": [o.to_dict() for o in self.outputs],
@@ -242,6 +253,6 @@ class RunReport:
         rows: list[dict[str, Any]] = []
         items = [*sorted(self.reconciliation.items()), ("all", self.overall)]
         for claim_type, rec in items:
-            for side in ("input", "accepted", "rejected"):
+            for side in ("input", "accepted", "rejected", "skipped"):
                 rows.append({"claim_type": claim_type, "side": side, **getattr(rec, side).to_dict()})
         return rows

@@ -35,6 +35,7 @@ class ClaimResult:
     encounter: Encounter | PharmacyEncounter
     issues: list[Issue] = field(default_factory=list)
     raw: str = ""
+    skipped: bool = False
 
     @property
     def rejected(self) -> bool:
@@ -53,6 +54,7 @@ class ValidationEngine:
     def __init__(self, rules: RuleSet, forbidden: str = "*~:^|") -> None:
         self.rules = rules
         self.forbidden = forbidden
+        self._skip_codes = frozenset(r.code for r in rules.all if r.skips)
 
     def run(self, reader: FlatFileReader, extra: dict[str, Any] | None = None) -> Iterator[ClaimResult | Issue]:
         """Yield every claim of ``reader``'s file (and file-level issues) once."""
@@ -121,4 +123,6 @@ class ValidationEngine:
             for record_rule in self.rules.record_rules:
                 issues.extend(record_rule.check(encounter))
             issues.sort(key=lambda i: (i.location.record_no or 0, i.code))
-            yield ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))
+            result = ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))
+            result.skipped = not result.rejected and any(i.code in self._skip_codes for i in issues)
+            yield result

@@ -63,6 +63,8 @@ class Rule:
     #: (or that a writer cannot express). Guards always run, as errors: turning
     #: one off would produce a file pyx12, and MassHealth, reject as a whole.
     guard: ClassVar[bool] = False
+    #: A skipping rule's issue sends the claim nowhere (neither output nor rejects): a duplicate.
+    skips: ClassVar[bool] = False
     #: The field catalogues (``medical``, ``pharmacy``) whose files the rule checks.
     models: ClassVar[frozenset[str]] = frozenset({"medical"})
 

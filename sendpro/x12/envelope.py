@@ -31,6 +31,10 @@ class ControlNumbers(Protocol):
         """Return the next functional group control number (1..999999999)."""
         ...
 
+    def next_transaction(self) -> int:
+        """Return the next transaction set control number (ST02, 1..999999999)."""
+        ...
+
 
 class SequentialControlNumbers:
     """Control numbers counting up from ``start`` (tests, or an explicit ``--control-number``)."""
@@ -40,6 +44,8 @@ class SequentialControlNumbers:
             raise ValueError(f"a control number must be 1-{_MAX_CONTROL}")
         self._interchange = start
         self._group = start
+        # ST02 need only be unique within its group: count from 1.
+        self._transaction = 1
 
     def next_interchange(self) -> int:
         """Return the next interchange control number."""
@@ -51,6 +57,12 @@ class SequentialControlNumbers:
         """Return the next group control number."""
         value = self._group
         self._group = value % _MAX_CONTROL + 1
+        return value
+
+    def next_transaction(self) -> int:
+        """Return the next transaction set control number."""
+        value = self._transaction
+        self._transaction = value % _MAX_CONTROL + 1
         return value
 
 

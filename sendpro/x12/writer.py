@@ -176,6 +176,7 @@ class PacdrWriter:
         self.w = SegmentWriter(out, settings.envelope.delimiters)
         self.claims = claim_writer(self.w, settings)
         self.summary = WriteSummary(self.claims.claim_type, self.claims.version)
+        self._control = control
         self._isa = control.next_interchange()
         self._gs = control.next_group()
         self.summary.interchange_control = self._isa
@@ -193,7 +194,7 @@ class PacdrWriter:
     def _open_st(self) -> None:
         s = self.settings
         self.summary.transactions += 1
-        self._st_control = f"{self.summary.transactions:04d}"
+        self._st_control = f"{self._control.next_transaction():04d}"
         self.w.reset_count()
         self.w.segment("ST", "837", self._st_control, self.claims.version)
         self.w.segment(
@@ -267,8 +268,8 @@ class PacdrWriter:
             self.w.segment("REF", "G2", enc.billing.pidsl)
 
     # -- public API -------------------------------------------------------------------------
-    def write(self, enc: Encounter) -> None:
-        """Write one encounter (it must have passed validation)."""
+    def write(self, enc: Encounter) -> str:
+        """Write one encounter (it must have passed validation); return the ST02 it went into."""
         if self._closed:
             raise RuntimeError("writer is closed")
         if self._st_open and self._st_claims >= self.settings.max_claims_per_transaction:
@@ -283,6 +284,7 @@ class PacdrWriter:
         self.summary.lines += self.claims.write_claim(enc)
         self.summary.claims += 1
         self._st_claims += 1
+        return self._st_control
 
     def close(self) -> WriteSummary:
         """Close the open transaction set and the envelope; return the summary."""

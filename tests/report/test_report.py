@@ -56,7 +56,7 @@ def test_run_report_overall_and_records() -> None:
     assert report.overall.input.claims == 2 and report.balanced
     doc = report.to_dict()
     assert doc["reconciliation"]["all"]["input"]["rows"] == 3
-    assert len(report.as_records()) == 9
+    assert len(report.as_records()) == 12  # 3 claim types × input, accepted, rejected, skipped
 
 
 def test_formatters_mask_values_unless_asked() -> None:

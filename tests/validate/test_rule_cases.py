@@ -3,21 +3,38 @@
 A case builds an input from the valid base claim (tests/helpers.py) plus
 overrides, runs the default rules, and checks that its rule fires (``fail``)
 with the expected ``[code, row, field]`` issues, or does not (``pass``).
+A case with ``submitted`` claims first converts them through a fresh ledger,
+so the history rules (CL05x) see them as earlier submissions.
 """
 
 from __future__ import annotations
 
 import tomllib
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sendpro import api
 from sendpro.flatfile.layout import Role, load_layout
 from sendpro.flatfile.picture import decode_number, encode_number
+from sendpro.ledger.db import Ledger
+from sendpro.ledger.history import History
+from sendpro.ledger.journal import RunJournal
 from sendpro.validate.rules import DEFAULT_RULES
-from tests.helpers import BASES, INPATIENT, all_issues, claim_rows, fw_text, mce_text, run_engine, rx_text
+from tests.helpers import (
+    BASES,
+    INPATIENT,
+    all_issues,
+    claim_rows,
+    fw_text,
+    mce_text,
+    run_engine,
+    rx_text,
+    test_config,
+)
 
 RULE_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 
@@ -98,9 +115,33 @@ def build_input(case: dict[str, Any], tmp_path: Path) -> Path:
     return path
 
 
+def _history(case: dict[str, Any], tmp_path: Path, stack: ExitStack) -> History:
+    """Convert the case's ``submitted`` claims through a ledger; return that ledger's history.
+
+    ``submitted_status`` then marks those encounters (e.g. ``rejected``, as a 277 would).
+    """
+    earlier = {k: v for k, v in case.items() if k in ("layout", "base", "inpatient")}
+    earlier["claims"] = case["submitted"]
+    (tmp_path / "earlier").mkdir()
+    ledger_path = tmp_path / "ledger.sqlite"
+    source = build_input(earlier, tmp_path / "earlier")
+    report = api.convert_files([source], tmp_path / "earlier-out", test_config(ledger=ledger_path))
+    assert report.overall.accepted.claims == len(case["submitted"]), "the submitted claims must be valid"
+    ledger = stack.enter_context(Ledger(ledger_path))
+    if "submitted_status" in case:
+        ledger.db.execute("UPDATE encounters SET status = ?", (case["submitted_status"],))
+    journal = RunJournal(tmp_path)
+    stack.callback(journal.close)
+    return History(ledger, journal)
+
+
 def test_rule_case(rule_case: dict[str, Any], tmp_path: Path) -> None:
     path = build_input(rule_case, tmp_path)
-    claims, file_issues = run_engine(path, rule_case.get("layout", "mce-v1"), rule_case.get("context"))
+    extra = dict(rule_case.get("context", {}))
+    with ExitStack() as stack:
+        if "submitted" in rule_case:
+            extra["history"] = _history(rule_case, tmp_path, stack)
+        claims, file_issues = run_engine(path, rule_case.get("layout", "mce-v1"), extra)
     issues = all_issues(claims, file_issues)
     code = rule_case["code"]
     found = {(i.code, i.location.record_no, i.location.field or "") for i in issues}

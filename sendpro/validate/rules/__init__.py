@@ -7,6 +7,7 @@ from sendpro.validate.rules.claim import CLAIM_RULES
 from sendpro.validate.rules.dental import DENTAL_RULES
 from sendpro.validate.rules.fields import FIELD_RULES
 from sendpro.validate.rules.institutional import INSTITUTIONAL_RULES
+from sendpro.validate.rules.ledger import LEDGER_RULES
 from sendpro.validate.rules.line import LINE_FRAME_RULES, LINE_RULES
 from sendpro.validate.rules.pharmacy import PHARMACY_FRAME_RULES, PHARMACY_RULES
 from sendpro.validate.rules.provider import PROVIDER_RULES
@@ -32,6 +33,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     *DENTAL_RULES,
     *PHARMACY_FRAME_RULES,
     *PHARMACY_RULES,
+    *LEDGER_RULES,
 )
 
 __all__ = ["DEFAULT_RULES"]

@@ -1,0 +1,1 @@
+"""The submission ledger: control numbers, submitted encounter versions, acknowledgments."""

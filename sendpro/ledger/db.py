@@ -1,0 +1,528 @@
+"""The submission ledger: an embedded SQLite database of runs, files, encounters and acknowledgments.
+
+It turns separate runs into a sequence a data team can trust:
+
+* control numbers (ISA13, GS06, ST02) are allocated here, strictly increasing per
+  sender and never reused: each allocation commits on its own, so numbers a
+  crashed run reserved are burnt, not reissued;
+* every submitted encounter version is recorded with a content hash, so the same
+  version is never emitted twice and replacement/void chains can be checked;
+* a run is recorded in two transactions around the publishing of its files:
+  first the run (``publishing``) and its files (``pending``), then, once the files
+  are in place, its encounters with the files marked ``submitted``. A run that
+  dies in between is found by the next one, which removes its orphaned files
+  (:meth:`Ledger.recover`): the ledger never believes in a file that is missing
+  or partial, and never holds encounters of a file it did not see published;
+* acknowledgments (TA1, 999, 277) update file and encounter statuses.
+
+Schema changes are versioned migrations (``PRAGMA user_version``); the database
+runs in WAL mode so readers (``sendpro status``) never block a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sendpro.errors import SendproError
+
+#: Versioned schema migrations: index i upgrades user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        sendpro_version TEXT NOT NULL,
+        layout TEXT,
+        profile TEXT,
+        usage TEXT,
+        inputs TEXT NOT NULL,
+        out_dir TEXT NOT NULL,
+        status TEXT NOT NULL,
+        claims_in INTEGER NOT NULL DEFAULT 0,
+        accepted INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE control_numbers (
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (sender, kind)
+    ) WITHOUT ROWID;
+    CREATE TABLE reservations (
+        id INTEGER PRIMARY KEY,
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        reserved_at TEXT NOT NULL,
+        token TEXT NOT NULL,
+        UNIQUE (sender, kind, number)
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        claim_type TEXT,
+        sha256 TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sender TEXT,
+        isa13 INTEGER,
+        gs06 INTEGER,
+        claims INTEGER NOT NULL,
+        charge INTEGER NOT NULL,
+        paid INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        status_detail TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT
+    );
+    CREATE INDEX files_control ON files (sender, gs06);
+    CREATE INDEX files_interchange ON files (sender, isa13);
+    CREATE INDEX files_path ON files (path);
+    CREATE TABLE encounters (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        file_id INTEGER REFERENCES files (id),
+        claim_id TEXT NOT NULL,
+        claim_type TEXT NOT NULL,
+        frequency TEXT,
+        original_claim_id TEXT,
+        content_hash TEXT NOT NULL,
+        st02 TEXT,
+        charge INTEGER NOT NULL DEFAULT 0,
+        paid INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        status_detail TEXT,
+        payer_claim_id TEXT,
+        ack_id INTEGER REFERENCES acks (id),
+        recorded_at TEXT NOT NULL,
+        updated_at TEXT
+    );
+    CREATE INDEX encounters_claim ON encounters (claim_id);
+    CREATE INDEX encounters_original ON encounters (original_claim_id);
+    CREATE INDEX encounters_file ON encounters (file_id, st02);
+    CREATE TABLE acks (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        sender TEXT,
+        received_at TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        encounters INTEGER NOT NULL,
+        unmatched INTEGER NOT NULL,
+        summary TEXT
+    );
+    CREATE TABLE file_acks (
+        id INTEGER PRIMARY KEY,
+        ack_id INTEGER NOT NULL REFERENCES acks (id),
+        file_id INTEGER NOT NULL REFERENCES files (id),
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        detail TEXT,
+        included INTEGER,
+        accepted INTEGER,
+        rejected INTEGER,
+        amount_accepted INTEGER,
+        amount_rejected INTEGER
+    );
+    CREATE INDEX file_acks_file ON file_acks (file_id);
+    """,
+)
+
+#: Encounter statuses, in the order acknowledgments move them.
+SUBMITTED = "submitted"  # in a published file
+ACKNOWLEDGED = "acknowledged"  # its transaction set passed the 999, or a 277 confirmed receipt (A0/A1/A5)
+ACCEPTED = "accepted"  # a 277 accepted it (A2)
+REJECTED = "rejected"  # a TA1, 999 or 277 rejected it: fix and send again
+HELD = "held"  # kept out by sendpro's rules, in a rejects file
+#: How far along each encounter status is: an acknowledgment never moves an encounter back.
+STATUS_RANK = {HELD: -1, SUBMITTED: 0, ACKNOWLEDGED: 1, ACCEPTED: 2, REJECTED: 2}
+
+#: File statuses beyond the encounter ones.
+PENDING = "pending"  # being published by a run that has not finished
+ABANDONED = "abandoned"  # its run died while publishing; the file was removed
+RECEIVED = "received"  # a TA1 accepted its interchange
+PARTIAL = "partially accepted"  # a 999 accepted some of its transaction sets
+
+#: Run statuses besides the report's own (ok, rejects, ...).
+PUBLISHING = "publishing"
+INTERRUPTED = "interrupted"
+
+#: Largest ISA13 / GS06 (9 digits).
+MAX_CONTROL = 999_999_999
+
+
+def default_ledger_path() -> Path:
+    """Return ``$SENDPRO_LEDGER``, else ``$XDG_STATE_HOME/sendpro/ledger.sqlite`` (``~/.local/state``)."""
+    explicit = os.environ.get("SENDPRO_LEDGER")
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME")
+    base = Path(state) if state else Path.home() / ".local" / "state"
+    return base / "sendpro" / "ledger.sqlite"
+
+
+class LedgerError(SendproError):
+    """The ledger cannot be opened, is newer than this sendpro, or refuses an operation."""
+
+    code = "SP007"
+
+
+@dataclass(frozen=True, slots=True)
+class PriorVersion:
+    """A version of a claim the ledger already knows."""
+
+    claim_id: str
+    frequency: str | None
+    original_claim_id: str | None
+    content_hash: str
+    status: str
+    file_name: str | None
+    run_id: int
+    recorded_at: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """A run that died while publishing, closed by a later one: the orphaned files it removed."""
+
+    run_id: int
+    removed: tuple[str, ...]
+
+
+class Ledger:
+    """A connection to the ledger database (use as a context manager)."""
+
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit: every statement outside an explicit BEGIN commits at once,
+            # which is what control-number reservations need.
+            self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {path} cannot be opened: {exc}") from None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"ledger {self.path} has schema version {version}, newer than this sendpro knows "
+                f"({len(MIGRATIONS)}); upgrade sendpro"
+            )
+        for target in range(version, len(MIGRATIONS)):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[target]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        """Return the schema version of the database."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- control numbers ------------------------------------------------------------------
+    def reserve(self, sender: str, kind: str, token: str, start: int | None = None) -> int:
+        """Reserve the next control number of ``kind`` for ``sender`` and commit at once.
+
+        ``start`` asks for a particular number (``--control-number``): it must lie
+        above every number the sender already used, and later numbers follow it.
+
+        Raises:
+            LedgerError: ``start`` was already passed, or the 9-digit range is exhausted.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute(
+                "SELECT last FROM control_numbers WHERE sender = ? AND kind = ?", (sender, kind)
+            ).fetchone()
+            number = (int(row[0]) if row else 0) + 1
+            if start is not None:
+                if start < number:
+                    raise LedgerError(
+                        f"control number {start} ({kind}) was already used by sender {sender}: the ledger "
+                        f"{self.path} is at {number - 1}; omit --control-number to continue from the ledger"
+                    )
+                number = start
+            if number > MAX_CONTROL:
+                raise LedgerError(f"control numbers {kind} of sender {sender!r} are exhausted")
+            self.db.execute(
+                "INSERT INTO control_numbers (sender, kind, last) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, kind) DO UPDATE SET last = excluded.last",
+                (sender, kind, number),
+            )
+            self.db.execute(
+                "INSERT INTO reservations (sender, kind, number, reserved_at, token) VALUES (?, ?, ?, ?, ?)",
+                (sender, kind, number, _now(), token),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return number
+
+    def last_control(self, sender: str, kind: str) -> int:
+        """Return the last control number reserved (0 when none)."""
+        row = self.db.execute(
+            "SELECT last FROM control_numbers WHERE sender = ? AND kind = ?", (sender, kind)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- lookups --------------------------------------------------------------------------------
+    def versions(self, claim_id: str) -> list[PriorVersion]:
+        """Return every recorded version of ``claim_id`` (held ones excluded), oldest first."""
+        rows = self.db.execute(
+            "SELECT e.claim_id, e.frequency, e.original_claim_id, e.content_hash, e.status, f.name, e.run_id, "
+            "e.recorded_at FROM encounters e LEFT JOIN files f ON f.id = e.file_id "
+            "WHERE e.claim_id = ? AND e.status != ? ORDER BY e.id",
+            (claim_id, HELD),
+        ).fetchall()
+        return [PriorVersion(*r) for r in rows]
+
+    def voids_of(self, original_claim_id: str) -> list[PriorVersion]:
+        """Return submitted voids (frequency 8) that name ``original_claim_id``, not rejected by MassHealth."""
+        rows = self.db.execute(
+            "SELECT e.claim_id, e.frequency, e.original_claim_id, e.content_hash, e.status, f.name, e.run_id, "
+            "e.recorded_at FROM encounters e LEFT JOIN files f ON f.id = e.file_id "
+            "WHERE e.original_claim_id = ? AND e.frequency = '8' AND e.status IN (?, ?, ?) ORDER BY e.id",
+            (original_claim_id, SUBMITTED, ACKNOWLEDGED, ACCEPTED),
+        ).fetchall()
+        return [PriorVersion(*r) for r in rows]
+
+    # -- recording a run ------------------------------------------------------------------------
+    def begin_publish(self, run: RunRecord, files: Sequence[FileRecord]) -> int:
+        """Record a run about to publish its files: the run ``publishing``, its files ``pending``.
+
+        One transaction, written *before* the files are renamed into place. If the
+        process dies between this and :meth:`finish_publish`, the next run finds the
+        run still ``publishing`` and removes its files (:meth:`recover`): the ledger
+        never holds encounters of a file that may be missing or partial, and no
+        orphaned file is left to be sent by mistake.
+        """
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute(
+                "INSERT INTO runs (started_at, sendpro_version, layout, profile, usage, inputs, out_dir, status, "
+                "claims_in, accepted, rejected, skipped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run.started_at,
+                    run.sendpro_version,
+                    run.layout,
+                    run.profile,
+                    run.usage,
+                    run.inputs,
+                    run.out_dir,
+                    PUBLISHING,
+                    run.claims_in,
+                    run.accepted,
+                    run.rejected,
+                    run.skipped,
+                ),
+            )
+            run_id = int(cur.lastrowid or 0)
+            for f in files:
+                db.execute(
+                    "INSERT INTO files (run_id, key, name, path, kind, claim_type, sha256, bytes, sender, isa13, gs06, "
+                    "claims, charge, paid, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        f.key,
+                        f.name,
+                        f.path,
+                        f.kind,
+                        f.claim_type,
+                        f.sha256,
+                        f.bytes,
+                        f.sender,
+                        f.isa13,
+                        f.gs06,
+                        f.claims,
+                        f.charge,
+                        f.paid,
+                        PENDING,
+                        _now(),
+                    ),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return run_id
+
+    def finish_publish(
+        self, run_id: int, status: str, journal: Path, before_commit: Callable[[], None] | None = None
+    ) -> None:
+        """Complete a run whose files are in place: files ``submitted``, encounters recorded, in one transaction.
+
+        ``journal`` is the run's temporary encounter store (see :class:`RunJournal`);
+        ``before_commit`` runs inside the transaction (crash-safety tests die there).
+        """
+        db = self.db
+        db.execute("ATTACH DATABASE ? AS journal", (str(journal),))
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO encounters (run_id, file_id, claim_id, claim_type, frequency, original_claim_id, "
+                    "content_hash, st02, charge, paid, status, recorded_at) "
+                    "SELECT ?, f.id, j.claim_id, j.claim_type, j.frequency, j.original_claim_id, j.content_hash, "
+                    "j.st02, j.charge, j.paid, ?, j.recorded_at FROM journal.encounters j "
+                    "JOIN files f ON f.run_id = ? AND f.key = j.output",
+                    (run_id, SUBMITTED, run_id),
+                )
+                db.execute(
+                    "INSERT INTO encounters (run_id, file_id, claim_id, claim_type, frequency, original_claim_id, "
+                    "content_hash, st02, charge, paid, status, status_detail, recorded_at) "
+                    "SELECT ?, NULL, claim_id, claim_type, frequency, original_claim_id, content_hash, NULL, charge, "
+                    "paid, ?, detail, recorded_at FROM journal.encounters WHERE output IS NULL",
+                    (run_id, HELD),
+                )
+                db.execute("UPDATE files SET status = ? WHERE run_id = ?", (SUBMITTED, run_id))
+                db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, _now(), run_id))
+                if before_commit is not None:
+                    before_commit()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.execute("DETACH DATABASE journal")
+
+    def recover(self) -> list[Recovered]:
+        """Close runs that died while publishing: delete their files, mark them ``interrupted``.
+
+        A file is deleted only when it is byte-for-byte the one the run was
+        publishing (same SHA-256): its encounters were never recorded, so the next
+        run emits them again with new control numbers, and the orphan must not be
+        sent. Returns what was done, for the run's report.
+        """
+        done: list[Recovered] = []
+        for (run_id,) in self.db.execute("SELECT id FROM runs WHERE status = ? ORDER BY id", (PUBLISHING,)).fetchall():
+            removed: list[str] = []
+            for path, sha in self.db.execute(
+                "SELECT path, sha256 FROM files WHERE run_id = ? AND status = ?", (run_id, PENDING)
+            ).fetchall():
+                target = Path(str(path))
+                if target.is_file() and file_sha256(target) == sha:
+                    target.unlink()
+                    removed.append(str(target))
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("UPDATE files SET status = ? WHERE run_id = ?", (ABANDONED, run_id))
+                self.db.execute(
+                    "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (INTERRUPTED, _now(), run_id)
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            done.append(Recovered(int(run_id), tuple(removed)))
+        return done
+
+    def submitted_file(self, path: Path) -> tuple[int, str] | None:
+        """Return ``(run id, status)`` when ``path`` is a file the ledger recorded as sent and it is unchanged."""
+        row = self.db.execute(
+            "SELECT run_id, status, sha256 FROM files WHERE path = ? AND status NOT IN (?, ?) ORDER BY id DESC",
+            (str(path.resolve()), PENDING, ABANDONED),
+        ).fetchone()
+        if row is None or not path.is_file() or file_sha256(path) != row[2]:
+            return None
+        return int(row[0]), str(row[1])
+
+    # -- reading ----------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Run a read-only query (for status and reconcile reports)."""
+        return self.db.execute(sql, params).fetchall()
+
+    def iter_files(self) -> Iterator[tuple[object, ...]]:
+        """Yield ``(id, run_id, name, kind, isa13, gs06, claims, charge, paid, status, path, sha256)``."""
+        yield from self.db.execute(
+            "SELECT id, run_id, name, kind, isa13, gs06, claims, charge, paid, status, path, sha256 FROM files "
+            "ORDER BY id"
+        )
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The run row written at the end of a run."""
+
+    started_at: str
+    sendpro_version: str
+    layout: str | None
+    profile: str | None
+    usage: str | None
+    inputs: str
+    out_dir: str
+    status: str
+    claims_in: int
+    accepted: int
+    rejected: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A published output file; ``key`` joins it to the journal's encounters."""
+
+    key: str
+    name: str
+    path: str
+    kind: str
+    claim_type: str | None
+    sha256: str
+    bytes: int
+    sender: str | None
+    isa13: int | None
+    gs06: int | None
+    claims: int
+    charge: int
+    paid: int

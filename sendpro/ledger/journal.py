@@ -1,0 +1,108 @@
+"""A run's own record of what it routed, kept on disk until the run is written into the ledger.
+
+Rules that look at history (duplicates, replacement and void chains) must also
+see the claims earlier in the same run, across all its inputs. Keeping them in
+memory would grow with the run; the journal is a temporary SQLite file instead,
+and :meth:`sendpro.ledger.db.Ledger.record_run` copies it into the ledger in the
+run's single closing transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import tempfile
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE encounters (
+    id INTEGER PRIMARY KEY,
+    claim_id TEXT NOT NULL,
+    claim_type TEXT NOT NULL,
+    frequency TEXT,
+    original_claim_id TEXT,
+    content_hash TEXT NOT NULL,
+    st02 TEXT,
+    charge INTEGER NOT NULL,
+    paid INTEGER NOT NULL,
+    output TEXT,
+    detail TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX encounters_claim ON encounters (claim_id);
+CREATE INDEX encounters_original ON encounters (original_claim_id);
+"""
+
+
+class RunJournal:
+    """Encounters routed by the current run (``output`` None: held in a rejects file)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        handle = tempfile.NamedTemporaryFile(prefix="sendpro-run-", suffix=".sqlite", dir=directory, delete=False)
+        handle.close()
+        self.path = Path(handle.name)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("BEGIN")
+
+    def add(
+        self,
+        claim_id: str,
+        claim_type: str,
+        frequency: str | None,
+        original_claim_id: str | None,
+        content_hash: str,
+        charge: int,
+        paid: int,
+        output: str | None,
+        st02: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Record one routed encounter."""
+        self.db.execute(
+            "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, st02, charge, "
+            "paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                claim_id,
+                claim_type,
+                frequency,
+                original_claim_id,
+                content_hash,
+                st02,
+                charge,
+                paid,
+                output,
+                detail,
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            ),
+        )
+
+    def versions(self, claim_id: str) -> list[tuple[str, str | None, str | None]]:
+        """Return ``(content hash, frequency, output)`` of this run's versions of ``claim_id`` that were written."""
+        rows = self.db.execute(
+            "SELECT content_hash, frequency, output FROM encounters WHERE claim_id = ? AND output IS NOT NULL",
+            (claim_id,),
+        ).fetchall()
+        return [(str(h), f, o) for h, f, o in rows]
+
+    def voids_of(self, original_claim_id: str) -> list[str]:
+        """Return the claim ids of this run's written voids of ``original_claim_id``."""
+        rows = self.db.execute(
+            "SELECT claim_id FROM encounters WHERE original_claim_id = ? AND frequency = '8' AND output IS NOT NULL",
+            (original_claim_id,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def flush(self) -> None:
+        """Commit what was recorded so another connection can read it."""
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN")
+
+    def close(self) -> None:
+        """Close and delete the journal."""
+        try:
+            self.db.close()
+        finally:
+            self.path.unlink(missing_ok=True)

@@ -1,0 +1,156 @@
+"""Rules that need the submission ledger: duplicates, and replacement/void chains.
+
+They run only when the run has a ledger (``context.extra["history"]``). MassHealth
+forbids duplicate billing and requires automated submitters never to submit a
+transaction twice (MassHealth edit #13); replacements and voids must name an
+original that was submitted before (edit #9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from sendpro.ledger.history import History, content_hash
+from sendpro.report.issue import Issue, Severity
+from sendpro.validate.rule import RecordRule
+
+_BOTH = frozenset({"medical", "pharmacy"})
+_ADJUSTMENTS = ("7", "8")
+
+
+class _LedgerRule(RecordRule):
+    models: ClassVar[frozenset[str]] = _BOTH
+    source = "MassHealth RPA policy (no duplicate transactions); MassHealth SENDPro (edits #9, #13)"
+
+    def history(self) -> History | None:
+        """Return the run's history (None without a ledger)."""
+        assert self.context is not None
+        history = self.context.extra.get("history")
+        return history if isinstance(history, History) else None
+
+    def hash_of(self, encounter: Any) -> str:
+        """Return the encounter's content hash (computed once per encounter)."""
+        cached = getattr(self, "_hash", None)
+        if cached is not None and cached[0] is encounter:
+            return str(cached[1])
+        value = content_hash(encounter)
+        self._hash = (encounter, value)
+        return value
+
+
+class DuplicateSubmission(_LedgerRule):
+    """This exact version of the claim was submitted before; it is skipped, not sent again.
+
+    The claim is neither written nor rejected: the report names the earlier file.
+    Pass ``--resubmit`` to send it again on purpose.
+
+    Bad: converting the same extract twice with the same ledger.
+    Good: each claim version submitted once; changes sent as replacements.
+    """
+
+    code = "CL050"
+    name = "claim.duplicate_submission"
+    severity = Severity.INFO
+    skips = True
+    template = (
+        "this version of the claim was already submitted in {where}; skipped (use --resubmit to send it again)"
+    )
+
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Skip versions the ledger already holds."""
+        history = self.history()
+        assert self.context is not None
+        if history is None or self.context.extra.get("resubmit") or encounter.claim_id is None:
+            return
+        h = self.hash_of(encounter)
+        for earlier in history.versions(encounter.claim_id):
+            if earlier.content_hash == h and not earlier.rejected:
+                yield self.claim_issue(encounter, field="mce_claim_id", where=earlier.where)
+                return
+
+
+class ChangedOriginal(_LedgerRule):
+    """A claim id already submitted comes again as an original with different content.
+
+    A change to a submitted claim is a replacement: send it with
+    ``claim_frequency`` 7 and ``original_claim_id`` naming the claim. (If
+    MassHealth rejected every earlier version, a corrected original is fine.)
+
+    Bad: claim C1 submitted, then C1 again with another paid amount and frequency 1.
+    Good: a new claim id with frequency 7 and ``original_claim_id`` = C1.
+    """
+
+    code = "CL051"
+    name = "claim.changed_original"
+    template = (
+        "claim id {claim} was already submitted with different content in {where}; send the change as a "
+        "replacement (claim_frequency 7) naming it in original_claim_id"
+    )
+
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Refuse changed originals under a submitted claim id."""
+        history = self.history()
+        if history is None or encounter.claim_id is None or encounter.frequency in _ADJUSTMENTS:
+            return
+        h = self.hash_of(encounter)
+        earlier = [v for v in history.versions(encounter.claim_id) if not v.rejected]
+        if earlier and all(v.content_hash != h for v in earlier):
+            yield self.claim_issue(encounter, field="mce_claim_id", claim=encounter.claim_id, where=earlier[-1].where)
+
+
+class UnknownOriginal(_LedgerRule):
+    """A replacement or void names an original the ledger has never seen.
+
+    The original may predate the ledger, so this is a warning; check the id.
+
+    Bad: ``original_claim_id`` = a claim never submitted through this ledger.
+    Good: the MCE claim id of a submitted claim.
+    """
+
+    code = "CL052"
+    name = "claim.unknown_original"
+    severity = Severity.WARNING
+    template = "original claim {original} is not in the submission ledger (it may predate the ledger)"
+
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Warn when the original of an adjustment is unknown."""
+        history = self.history()
+        original = encounter.original_claim_id
+        if history is None or encounter.frequency not in _ADJUSTMENTS or original is None:
+            return
+        if not history.known(original):
+            yield self.claim_issue(encounter, field="original_claim_id", original=original)
+
+
+class OriginalAlreadyVoided(_LedgerRule):
+    """A replacement or void names an original that was already voided.
+
+    Bad: a second void, or a replacement, of a claim whose void was submitted.
+    Good: adjust a claim only while it stands; after a void, submit a new original.
+    """
+
+    code = "CL053"
+    name = "claim.original_voided"
+    template = "original claim {original} was already voided by {voids}"
+
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Refuse adjustments of voided originals."""
+        history = self.history()
+        original = encounter.original_claim_id
+        if history is None or encounter.frequency not in _ADJUSTMENTS or original is None:
+            return
+        h = self.hash_of(encounter)
+        if any(v.content_hash == h and not v.rejected for v in history.versions(encounter.claim_id or "")):
+            return  # a resubmitted duplicate of the void itself: CL050's business
+        voids = [v for v in history.voided(original) if v != encounter.claim_id]
+        if voids:
+            yield self.claim_issue(encounter, field="original_claim_id", original=original, voids=", ".join(voids))
+
+
+LEDGER_RULES: tuple[type[RecordRule], ...] = (
+    DuplicateSubmission,
+    ChangedOriginal,
+    UnknownOriginal,
+    OriginalAlreadyVoided,
+)
