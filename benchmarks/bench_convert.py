@@ -12,8 +12,8 @@ For every size (claims; default 10000 and 100000, the full run takes about 15 mi
 synthetic mce-v1 sample with ``sendpro sample`` (fixed seed; reused from ``--work`` when one with
 the same size, seed and sendpro version is already there) and times, each in its own subprocess:
 
-    a  ``sendpro convert SAMPLE --out OUT --no-validate-output --control-number 1 -q``  (conversion only)
-    b  ``sendpro convert SAMPLE --out OUT --control-number 1 -q``  (conversion + pyx12 validation of the 837)
+    a  ``sendpro convert SAMPLE --out OUT --no-validate-output --ledger L -q``  (conversion only)
+    b  ``sendpro convert SAMPLE --out OUT --ledger L -q``  (conversion + pyx12 validation of the 837)
     c  ``x12valid -m MAPDIR COPY``  (pyx12 alone, on a copy of the 837 written by a)
     d  ``sendpro validate COPY``  (optional, ``--runs abcd``)
 
@@ -282,11 +282,16 @@ def bench_size(
     copies: list[Path] = []
 
     def convert(run: str, out_dir: Path, extra: list[str]) -> RunResult | None:
+        # The production path, ledger included: a fresh ledger per repeat (the same
+        # sample through one ledger would be skipped as already submitted).
+        ledger = out_dir.with_name(out_dir.name + ".ledger.sqlite")
         cmd = [str(tools.sendpro), "convert", str(sample), "--out", str(out_dir), *extra]
-        cmd += ["--control-number", "1", "-q"]
+        cmd += ["--ledger", str(ledger), "-q"]
         res = RunResult(size, run, RUN_LABELS[run], cmd, size, 0)
         for i in range(repeat):
             shutil.rmtree(out_dir, ignore_errors=True)
+            for stale in (ledger, Path(f"{ledger}-wal"), Path(f"{ledger}-shm")):
+                stale.unlink(missing_ok=True)
             progress(f"[{size}] ({run}) {res.label}, {i + 1}/{repeat} ...")
             log = logs / f"n{size}-{run}-{i + 1}"
             m = measure(cmd, log)

@@ -21,16 +21,25 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sendpro.config import RunConfig
-from sendpro.errors import LayoutError, OutputValidationError, ReconciliationError, SendproError, UsageError
+from sendpro.config import RunConfig, system_clock
+from sendpro.errors import (
+    LayoutError,
+    LedgerError,
+    OutputValidationError,
+    ReconciliationError,
+    SendproError,
+    UsageError,
+)
 from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.tally import claim_type_bucket, tally_file
+from sendpro.ledger.acks import AckResult, ingest_ack
 from sendpro.ledger.control import LedgerControlNumbers
 from sendpro.ledger.db import FileRecord, Ledger, RunRecord
-from sendpro.ledger.history import History, content_hash
+from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
+from sendpro.ledger.reports import LedgerReconciliation, StatusReport, reconcile, status
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
@@ -51,8 +60,9 @@ from sendpro.report.report import (
     Totals,
 )
 from sendpro.validate.engine import ClaimResult, ValidationEngine
-from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
+from sendpro.validate.pyx12_bridge import check_x12, project_map_dir, validate_x12
 from sendpro.validate.registry import RuleRegistry
+from sendpro.x12.ack999 import Ack999Summary, Ack999Writer, read_envelopes, segment_lines
 from sendpro.x12.claim_837d import Claim837D
 from sendpro.x12.claim_837i import Claim837I
 from sendpro.x12.claim_837p import Claim837P
@@ -293,6 +303,8 @@ class _Run:
         self.ledger: Ledger | None = None
         self.journal: RunJournal | None = None
         self.token = uuid.uuid4().hex
+        self.run_id: int | None = None
+        self.history: History | None = None
 
     # -- setup ---------------------------------------------------------------------------
     def resolve_layout(self) -> Layout:
@@ -377,9 +389,18 @@ class _Run:
                 raise UsageError("with a ledger, control numbers come from the ledger (use control_start to set one)")
             self.ledger = Ledger(cfg.ledger)
             self._guard_out_dir(self.ledger)
-            self.report.recovered = [{"run": r.run_id, "removed": list(r.removed)} for r in self.ledger.recover()]
+            self.run_id = self.ledger.start_run(
+                self.report.started_at,
+                self.report.sendpro_version,
+                json.dumps([str(p) for p in self.inputs]),
+                str(self.out_dir.resolve()),
+            )
+            self.report.ledger_run = self.run_id
+            self.report.recovered = [
+                {"run": r.run_id, "died_while": r.state, "removed": list(r.removed)} for r in self.ledger.recovered
+            ]
             self.journal = RunJournal(cfg.temp_dir)
-            history = History(self.ledger, self.journal)
+            history = self.history = History(self.ledger, self.journal)
             self.report.ledger = str(cfg.ledger)
         engine = ValidationEngine(rules, forbidden=pacdr.envelope.delimiters.chars + "|")
         self.report.layout = layout.name
@@ -439,9 +460,13 @@ class _Run:
             self._fault("after-publish")
             self._finish_publish()
             return self.report
-        except BaseException:
+        except BaseException as exc:
             if outputs is not None:
                 outputs.abort()
+            if self.ledger is not None and self.run_id is not None:
+                # Nothing of this run is believed sent; its reserved control numbers stay burnt.
+                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                self.ledger.end_run(self.run_id, status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise
         finally:
             for reader in readers:
@@ -492,16 +517,15 @@ class _Run:
             rejected=overall.rejected.claims,
             skipped=overall.skipped.claims,
         )
-        report.ledger_run = self.ledger.begin_publish(run, files)
+        assert self.run_id is not None
+        self.ledger.begin_publish(self.run_id, run, files)
 
     def _finish_publish(self) -> None:
         """The files are in place: record their encounters and mark them submitted, in one transaction."""
-        if self.ledger is None or self.journal is None or self.report.ledger_run is None:
+        if self.ledger is None or self.journal is None or self.run_id is None:
             return
         self.journal.flush()
-        self.ledger.finish_publish(
-            self.report.ledger_run, self.report.status, self.journal.path, lambda: self._fault("in-ledger")
-        )
+        self.ledger.finish_publish(self.run_id, self.report.status, self.journal.path, lambda: self._fault("in-ledger"))
 
     def emit(self, issue: Issue) -> None:
         if self.report.issues.count(issue):
@@ -560,14 +584,14 @@ class _Run:
         position: str | None,
         detail: str | None,
     ) -> None:
-        if self.journal is None or enc.claim_id is None:
+        if self.journal is None or self.history is None or enc.claim_id is None:
             return
         self.journal.add(
             enc.claim_id,
             enc.claim_type or "?",
             enc.frequency,
             enc.original_claim_id,
-            content_hash(enc),
+            self.history.hash_of(enc),
             totals.charge,
             totals.paid,
             output,
@@ -670,6 +694,40 @@ class _Run:
             raise failure
 
 
+def acknowledge_file(
+    path: Path,
+    ack_path: Path,
+    map_cache: Path | None = None,
+    clock: Clock = system_clock,
+    control: ControlNumbers | None = None,
+    include_values: bool = False,
+) -> tuple[list[Issue], Ack999Summary]:
+    """Validate an X12 file and write its 999 to ``ack_path`` (atomically); return the issues and the 999's totals.
+
+    Raises:
+        UsageError: the file is not X12 that pyx12 can read, so no 999 can be written.
+    """
+    issues, doc = check_x12(path, project_map_dir(map_cache), str(path))
+    if doc is None or not doc.get("interchanges"):
+        raise UsageError(f"{path}: no 999 can be written: " + (issues[0].message if issues else "no interchange found"))
+    issues = _with_claim_ids(path, issues)
+    claims = claims_at_segments(path, segment_lines(doc))
+    delimiters, sources = read_envelopes(path)
+    temp = ack_path.with_name(f".{ack_path.name}.sendpro-{os.getpid()}.tmp")
+    try:
+        with temp.open("w", encoding="ascii", newline="\n") as handle:
+            writer = Ack999Writer(
+                handle, delimiters, control or ClockControlNumbers(clock), clock(), claims, include_values
+            )
+            summary = writer.write(doc, sources)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, ack_path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return issues, summary
+
+
 def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
     """Name the claim (CLM01) each pyx12 finding sits in, so an analyst can find it."""
     if not issues:
@@ -734,3 +792,40 @@ def validate_file(path: Path, map_cache: Path | None = None, ncpdp_layout: str |
         if layout is not None:
             return validate_ncpdp(path, layout, str(path))
     return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path)))
+
+
+def open_ledger(path: Path) -> Ledger:
+    """Open an existing ledger (reading commands never create one).
+
+    Raises:
+        LedgerError: there is no ledger at ``path``.
+    """
+    if not path.is_file():
+        raise LedgerError(f"no ledger at {path}: convert creates it (pass --ledger or set SENDPRO_LEDGER to choose it)")
+    return Ledger(path)
+
+
+def ingest_acks(paths: Sequence[Path], ledger_path: Path) -> list[AckResult]:
+    """Ingest TA1, 999 and 277 acknowledgment files into the ledger, each in its own transaction.
+
+    Raises:
+        UsageError: a file does not exist.
+        LedgerError: no ledger, or a file is not X12.
+    """
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    with open_ledger(ledger_path) as ledger:
+        return [ingest_ack(ledger, p) for p in paths]
+
+
+def ledger_status(ledger_path: Path, runs: int = 10, limit: int = 50) -> StatusReport:
+    """Return the ledger's runs, files and encounters by status, and the rejected encounters to fix."""
+    with open_ledger(ledger_path) as ledger:
+        return status(ledger, runs, limit)
+
+
+def reconcile_ledger(ledger_path: Path, run: int | None = None) -> LedgerReconciliation:
+    """Return control totals submitted vs acknowledged, per file (and per 277)."""
+    with open_ledger(ledger_path) as ledger:
+        return reconcile(ledger, run)

@@ -8,6 +8,7 @@ unusable input file (then no output file is left).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -21,7 +22,9 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
 from sendpro.errors import SendproError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
-from sendpro.ledger.db import default_ledger_path
+from sendpro.ledger.acks import AckResult
+from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED, default_ledger_path
+from sendpro.ledger.reports import ENCOUNTER_STATUSES, LedgerReconciliation, StatusReport
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
@@ -36,6 +39,17 @@ def _split_codes(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(v.strip().upper() for v in value.split(",") if v.strip())
+
+
+def ledger_option(func: F) -> F:
+    """The ``--ledger PATH`` option of every command that uses the submission ledger."""
+    return click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Submission ledger database (default: $SENDPRO_LEDGER, else $XDG_STATE_HOME/sendpro/ledger.sqlite).",
+    )(func)
 
 
 def common_options(func: F) -> F:
@@ -126,13 +140,7 @@ def cli() -> None:
     show_default=True,
     help="NCPDP layout for pharmacy extracts: post-adjudication, batch-d0, or a layout file path.",
 )
-@click.option(
-    "--ledger",
-    "ledger_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Submission ledger database (default: $SENDPRO_LEDGER, else $XDG_STATE_HOME/sendpro/ledger.sqlite).",
-)
+@ledger_option
 @click.option(
     "--no-ledger", is_flag=True, help="Run without a ledger (no duplicate guard; control numbers from the clock)."
 )
@@ -238,7 +246,11 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     if overall.skipped.claims:
         lines.append(f"  {overall.skipped.claims} claim(s) already submitted in this version were skipped (CL050)")
     if report.ledger:
-        lines.append(f"  ledger: {report.ledger}")
+        lines.append(f"  ledger: {report.ledger} (run {report.ledger_run})")
+    for r in report.recovered:
+        files = [Path(f).name for f in r["removed"] if not Path(f).name.startswith(".")]
+        removed = f"; removed its unrecorded file(s): {', '.join(files)}" if files else ""
+        lines.append(f"  ledger run {r['run']} was interrupted while {r['died_while']}{removed}")
     lines.append("")
     for o in report.outputs:
         where = out_dir / o.name
@@ -292,12 +304,33 @@ def _rule_summary(code: str) -> str:
 @click.argument("x12_file", type=click.Path(path_type=Path))
 @click.option("--include-values", is_flag=True, help="Show the offending values (PHI: handle with care).")
 @click.option("--ncpdp-layout", default=None, help="Check an NCPDP file against this layout (name or path).")
+@click.option(
+    "--ack",
+    "ack_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a 999 acknowledgment for the X12 file here (bad values left out unless --include-values).",
+)
 @common_options
-def validate(x12_file: Path, include_values: bool, ncpdp_layout: str | None, map_cache: Path | None) -> None:
-    """Validate an 837 (pyx12 with sendpro's PACDR maps) or an NCPDP file (its layout); print issues, write nothing."""
+def validate(
+    x12_file: Path, include_values: bool, ncpdp_layout: str | None, ack_file: Path | None, map_cache: Path | None
+) -> None:
+    """Validate an 837 (pyx12 with sendpro's PACDR maps) or an NCPDP file (its layout); print issues.
+
+    Nothing is written unless --ack asks for a 999.
+    """
     if not x12_file.is_file():
         raise SendproError(f"{x12_file}: no such file")
-    issues = api.validate_file(x12_file, map_cache, ncpdp_layout)
+    if ack_file is not None:
+        if ncpdp_layout is not None:
+            raise click.UsageError("--ack writes a 999, which acknowledges X12 files only")
+        issues, summary = api.acknowledge_file(x12_file, ack_file, map_cache, include_values=include_values)
+        click.echo(
+            f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
+            f"{summary.rejected} rejected" + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
+        )
+    else:
+        issues = api.validate_file(x12_file, map_cache, ncpdp_layout)
     for issue in issues:
         click.echo(format_issue(issue, include_values))
     if issues:
@@ -440,6 +473,131 @@ def sample(claims: int, types: str, seed: int, defects: float, layout: str | Non
         f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
         err=True,
     )
+
+
+# -- ledger: ack, status, reconcile -------------------------------------------------------------------
+def _ledger(path: Path | None) -> Path:
+    return path or default_ledger_path()
+
+
+@cli.command()
+@click.argument("ack_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@ledger_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def ack(ack_files: tuple[Path, ...], ledger_path: Path | None, as_json: bool) -> None:
+    """Ingest acknowledgments (TA1, 999, 277CA X214, 277 X364) into the ledger.
+
+    Each file updates the files and encounters it names; one that names nothing
+    the ledger submitted is refused and changes nothing. Exit 1 when a file was refused.
+    """
+    results = api.ingest_acks(list(ack_files), _ledger(ledger_path))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        for r in results:
+            click.echo(render_ack(r))
+    sys.exit(EXIT_REJECTED if any(r.status == "refused" for r in results) else EXIT_OK)
+
+
+def render_ack(result: AckResult) -> str:
+    """Return what ingesting one acknowledgment did, for people."""
+    if result.status != "ingested":
+        return f"{result.path}: {result.status}: {result.message}"
+    kinds = ", ".join(result.kinds)
+    moved = ", ".join(f"{n} {s}" for s, n in sorted(result.encounters.items()) if n) or "none changed"
+    lines = [f"{result.path}: {kinds}: {result.files} file(s); encounters: {moved}"]
+    if result.unmatched:
+        more = f" (+{len(result.unmatched) - 5} more)" if len(result.unmatched) > 5 else ""
+        lines.append(f"  not in the ledger: {'; '.join(result.unmatched[:5])}{more}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@ledger_option
+@click.option("--runs", type=click.IntRange(min=0), default=10, show_default=True, help="Recent runs to list.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="Rejected encounters to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(ledger_path: Path | None, runs: int, limit: int, as_json: bool) -> None:
+    """Show the ledger: recent runs, files and encounters by status, and the rejected encounters to fix."""
+    report = api.ledger_status(_ledger(ledger_path), runs, limit)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    click.echo(render_status(report))
+
+
+def render_status(report: StatusReport) -> str:
+    """Return the ledger status for people."""
+    lines = [f"ledger {report.path} (schema {report.schema_version})", "", "recent runs:"]
+    for r in report.runs:
+        lines.append(
+            f"  run {r['run']:>5}  {str(r['started_at'])[:19]}  {r['status']:<12} {r['claims_in']:>8} in "
+            f"{r['accepted']:>8} sent {r['rejected']:>6} held {r['skipped']:>6} skipped  {r['files']} file(s)"
+        )
+    if not report.runs:
+        lines.append("  (none)")
+    lines += ["", "files: " + (", ".join(f"{n} {s}" for s, n in report.files.items()) or "none"), "", "encounters:"]
+    lines.append(f"  {'type':<6}" + "".join(f"{s:>14}" for s in ENCOUNTER_STATUSES))
+    for claim_type, by in sorted(report.encounters.items()):
+        lines.append(f"  {claim_type:<6}" + "".join(f"{by.get(s, (0, 0))[0]:>14}" for s in ENCOUNTER_STATUSES))
+    if report.oldest_unacknowledged:
+        lines.append(f"  oldest encounter still awaiting an acknowledgment: {report.oldest_unacknowledged[:10]}")
+    lines += ["", f"rejected by MassHealth, to fix and send again: {report.to_fix_total}"]
+    for t in report.to_fix:
+        lines.append(f"  {t.claim_type} {t.claim_id} ({t.file or '?'}): {t.reason}")
+    if report.to_fix_total > len(report.to_fix):
+        lines.append(f"  ... {report.to_fix_total - len(report.to_fix)} more (--limit, or --json)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@ledger_option
+@click.option("--run", "run_id", type=int, default=None, help="Only the files of this run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation as JSON.")
+def reconcile(ledger_path: Path | None, run_id: int | None, as_json: bool) -> None:
+    """Control totals: what each file carried vs what its acknowledgments account for.
+
+    Exit 1 when something does not add up (a 277 whose totals disagree with its
+    claims, a 999 acknowledging another number of transaction sets).
+    """
+    result = api.reconcile_ledger(_ledger(ledger_path), run_id)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(render_reconciliation(result))
+    sys.exit(EXIT_REJECTED if result.problems else EXIT_OK)
+
+
+def render_reconciliation(result: LedgerReconciliation) -> str:
+    """Return the reconciliation for people (amounts in dollars)."""
+    head = (
+        f"  {'file':<28}{'claims':>8}{'charge':>14}{'accepted':>10}{'rejected':>10}{'awaiting':>10}{'awaiting $':>14}"
+    )
+    lines = ["submitted vs acknowledged, per file:", head]
+    for f in result.files:
+        accepted = f.side(ACCEPTED)[0]
+        rejected = f.side(REJECTED)[0]
+        waiting_n, waiting_c = f.side(SUBMITTED, ACKNOWLEDGED)
+        lines.append(
+            f"  {f.name[:27]:<28}{f.claims:>8}{money(f.charge):>14}{accepted:>10}{rejected:>10}"
+            f"{waiting_n:>10}{money(waiting_c):>14}"
+        )
+        for a in f.acks:
+            lines.append(f"      {a}")
+    if not result.files:
+        lines.append("  (no files)")
+    for ack_entry in result.acks:
+        stated = ack_entry["stated"]
+        if stated is not None:
+            lines.append(
+                f"  277 {ack_entry['name']}: states {stated['accepted']} accepted / {stated['rejected']} rejected; "
+                f"its claims: {ack_entry['matched']['accepted']} / {ack_entry['matched']['rejected']}"
+            )
+    problems = result.problems
+    lines.append("")
+    lines.append("reconciled: yes" if not problems else f"reconciled: NO ({len(problems)} problem(s))")
+    lines += [f"  {p}" for p in problems]
+    return "\n".join(lines)
 
 
 # -- entry point ------------------------------------------------------------------------------------

@@ -61,3 +61,9 @@ class ReconciliationError(SendproError):
     """Counts or money totals do not reconcile: a sendpro bug, nothing is published."""
 
     code = "SP006"
+
+
+class LedgerError(SendproError):
+    """The submission ledger cannot be opened, is in use or newer than this sendpro, or refuses an operation."""
+
+    code = "SP007"

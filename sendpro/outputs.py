@@ -145,7 +145,7 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
     removed = []
     for temp in directory.glob(".*.sendpro-*.tmp"):
         pid_text = temp.name.rsplit("-", 1)[-1].removesuffix(".tmp")
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or process_alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -153,7 +153,8 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Return True when a process with this id runs on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from sendpro.outputs import OutputSet
+from sendpro.outputs import OutputSet, remove_stale_temporaries
 
 
 def test_nothing_is_visible_until_commit(tmp_path: Path) -> None:
@@ -50,3 +51,14 @@ def test_sha256_of_a_closed_output(tmp_path: Path) -> None:
     outputs.close("a")
     digest, size = outputs.sha256("a")
     assert size == 3 and digest.startswith("ba7816bf")
+
+
+def test_temporaries_of_dead_runs_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    dead = tmp_path / ".837P.sendpro-4206789.tmp"  # no such process
+    live = tmp_path / f".837I.sendpro-{os.getppid()}.tmp"  # our parent is alive
+    mine = tmp_path / f".837D.sendpro-{os.getpid()}.tmp"
+    other = tmp_path / "837P.x12"
+    for p in (dead, live, mine, other):
+        p.write_text("x")
+    assert remove_stale_temporaries(tmp_path) == [dead]
+    assert live.exists() and mine.exists() and other.exists()

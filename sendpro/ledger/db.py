@@ -21,15 +21,18 @@ runs in WAL mode so readers (``sendpro status``) never block a run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+import socket
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sendpro.errors import SendproError
+from sendpro.errors import LedgerError
+from sendpro.outputs import process_alive, remove_stale_temporaries
 
 #: Versioned schema migrations: index i upgrades user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -45,6 +48,9 @@ MIGRATIONS: tuple[str, ...] = (
         inputs TEXT NOT NULL,
         out_dir TEXT NOT NULL,
         status TEXT NOT NULL,
+        message TEXT,
+        pid INTEGER,
+        host TEXT,
         claims_in INTEGER NOT NULL DEFAULT 0,
         accepted INTEGER NOT NULL DEFAULT 0,
         rejected INTEGER NOT NULL DEFAULT 0,
@@ -156,9 +162,12 @@ ABANDONED = "abandoned"  # its run died while publishing; the file was removed
 RECEIVED = "received"  # a TA1 accepted its interchange
 PARTIAL = "partially accepted"  # a 999 accepted some of its transaction sets
 
-#: Run statuses besides the report's own (ok, rejects, ...).
+#: Run statuses besides the report's own (complete, failed).
+RUNNING = "running"
 PUBLISHING = "publishing"
 INTERRUPTED = "interrupted"
+
+_HOST = socket.gethostname()
 
 #: Largest ISA13 / GS06 (9 digits).
 MAX_CONTROL = 999_999_999
@@ -172,12 +181,6 @@ def default_ledger_path() -> Path:
     state = os.environ.get("XDG_STATE_HOME")
     base = Path(state) if state else Path.home() / ".local" / "state"
     return base / "sendpro" / "ledger.sqlite"
-
-
-class LedgerError(SendproError):
-    """The ledger cannot be opened, is newer than this sendpro, or refuses an operation."""
-
-    code = "SP007"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class Recovered:
     """A run that died while publishing, closed by a later one: the orphaned files it removed."""
 
     run_id: int
+    state: str  # running or publishing when it died
     removed: tuple[str, ...]
 
 
@@ -220,6 +224,8 @@ class Ledger:
 
     def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
+        #: Runs :meth:`start_run` found dead and closed.
+        self.recovered: list[Recovered] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit: every statement outside an explicit BEGIN commits at once,
@@ -250,15 +256,10 @@ class Ledger:
                 f"({len(MIGRATIONS)}); upgrade sendpro"
             )
         for target in range(version, len(MIGRATIONS)):
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction() as db:
                 for statement in _statements(MIGRATIONS[target]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {target + 1}")
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -275,9 +276,8 @@ class Ledger:
         Raises:
             LedgerError: ``start`` was already passed, or the 9-digit range is exhausted.
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.db.execute(
+        with self.transaction() as db:
+            row = db.execute(
                 "SELECT last FROM control_numbers WHERE sender = ? AND kind = ?", (sender, kind)
             ).fetchone()
             number = (int(row[0]) if row else 0) + 1
@@ -290,19 +290,15 @@ class Ledger:
                 number = start
             if number > MAX_CONTROL:
                 raise LedgerError(f"control numbers {kind} of sender {sender!r} are exhausted")
-            self.db.execute(
+            db.execute(
                 "INSERT INTO control_numbers (sender, kind, last) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender, kind) DO UPDATE SET last = excluded.last",
                 (sender, kind, number),
             )
-            self.db.execute(
+            db.execute(
                 "INSERT INTO reservations (sender, kind, number, reserved_at, token) VALUES (?, ?, ?, ?, ?)",
                 (sender, kind, number, _now(), token),
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return number
 
     def last_control(self, sender: str, kind: str) -> int:
@@ -334,7 +330,44 @@ class Ledger:
         return [PriorVersion(*r) for r in rows]
 
     # -- recording a run ------------------------------------------------------------------------
-    def begin_publish(self, run: RunRecord, files: Sequence[FileRecord]) -> int:
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one write transaction (``BEGIN IMMEDIATE``): all of it commits, or none."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def start_run(self, started_at: str, sendpro_version: str, inputs: str, out_dir: str) -> int:
+        """Record a run that starts now (``running``, with this process id); return its id.
+
+        One convert run uses a ledger at a time: another live run is refused.
+        Runs whose process is gone (killed, crashed) are closed first (:meth:`recover`).
+
+        Raises:
+            LedgerError: another run is using the ledger.
+        """
+        self.recovered = self.recover()
+        with self.transaction() as db:
+            for run_id, pid, host in db.execute(
+                "SELECT id, pid, host FROM runs WHERE status IN (?, ?)", (RUNNING, PUBLISHING)
+            ).fetchall():
+                where = f"process {pid}" + ("" if host == _HOST else f" on host {host}")
+                raise LedgerError(
+                    f"ledger {self.path} is in use by run {run_id} ({where}); one run at a time. If that run is "
+                    "gone, it is closed automatically by the next run on its host"
+                )
+            cur = db.execute(
+                "INSERT INTO runs (started_at, sendpro_version, inputs, out_dir, status, pid, host) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (started_at, sendpro_version, inputs, out_dir, RUNNING, os.getpid(), _HOST),
+            )
+            return int(cur.lastrowid or 0)
+
+    def begin_publish(self, run_id: int, run: RunRecord, files: Sequence[FileRecord]) -> None:
         """Record a run about to publish its files: the run ``publishing``, its files ``pending``.
 
         One transaction, written *before* the files are renamed into place. If the
@@ -343,28 +376,22 @@ class Ledger:
         never holds encounters of a file that may be missing or partial, and no
         orphaned file is left to be sent by mistake.
         """
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            cur = db.execute(
-                "INSERT INTO runs (started_at, sendpro_version, layout, profile, usage, inputs, out_dir, status, "
-                "claims_in, accepted, rejected, skipped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET layout = ?, profile = ?, usage = ?, status = ?, claims_in = ?, accepted = ?, "
+                "rejected = ?, skipped = ? WHERE id = ?",
                 (
-                    run.started_at,
-                    run.sendpro_version,
                     run.layout,
                     run.profile,
                     run.usage,
-                    run.inputs,
-                    run.out_dir,
                     PUBLISHING,
                     run.claims_in,
                     run.accepted,
                     run.rejected,
                     run.skipped,
+                    run_id,
                 ),
             )
-            run_id = int(cur.lastrowid or 0)
             for f in files:
                 db.execute(
                     "INSERT INTO files (run_id, key, name, path, kind, claim_type, sha256, bytes, sender, isa13, gs06, "
@@ -388,11 +415,15 @@ class Ledger:
                         _now(),
                     ),
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return run_id
+
+    def end_run(self, run_id: int, status: str, message: str | None = None) -> None:
+        """Close a run that published nothing (failed, interrupted, or an unusable input)."""
+        with self.transaction() as db:
+            db.execute("UPDATE files SET status = ? WHERE run_id = ? AND status = ?", (ABANDONED, run_id, PENDING))
+            db.execute(
+                "UPDATE runs SET status = ?, message = ?, finished_at = ? WHERE id = ? AND status IN (?, ?)",
+                (status, message, _now(), run_id, RUNNING, PUBLISHING),
+            )
 
     def finish_publish(
         self, run_id: int, status: str, journal: Path, before_commit: Callable[[], None] | None = None
@@ -402,11 +433,9 @@ class Ledger:
         ``journal`` is the run's temporary encounter store (see :class:`RunJournal`);
         ``before_commit`` runs inside the transaction (crash-safety tests die there).
         """
-        db = self.db
-        db.execute("ATTACH DATABASE ? AS journal", (str(journal),))
+        self.db.execute("ATTACH DATABASE ? AS journal", (str(journal),))
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction() as db:
                 db.execute(
                     "INSERT INTO encounters (run_id, file_id, claim_id, claim_type, frequency, original_claim_id, "
                     "content_hash, st02, charge, paid, status, recorded_at) "
@@ -426,23 +455,24 @@ class Ledger:
                 db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, _now(), run_id))
                 if before_commit is not None:
                     before_commit()
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         finally:
-            db.execute("DETACH DATABASE journal")
+            self.db.execute("DETACH DATABASE journal")
 
     def recover(self) -> list[Recovered]:
-        """Close runs that died while publishing: delete their files, mark them ``interrupted``.
+        """Close runs whose process died (this host only): delete their orphans, mark them ``interrupted``.
 
-        A file is deleted only when it is byte-for-byte the one the run was
-        publishing (same SHA-256): its encounters were never recorded, so the next
+        A run that died while publishing may have renamed some files into place;
+        a file is deleted only when it is byte-for-byte the one the run was
+        publishing (same SHA-256). Its encounters were never recorded, so the next
         run emits them again with new control numbers, and the orphan must not be
-        sent. Returns what was done, for the run's report.
+        sent. Temporary files the run left in its output directory go too.
         """
         done: list[Recovered] = []
-        for (run_id,) in self.db.execute("SELECT id FROM runs WHERE status = ? ORDER BY id", (PUBLISHING,)).fetchall():
+        for run_id, status, pid, host, out_dir in self.db.execute(
+            "SELECT id, status, pid, host, out_dir FROM runs WHERE status IN (?, ?) ORDER BY id", (RUNNING, PUBLISHING)
+        ).fetchall():
+            if host != _HOST or pid is None or process_alive(int(pid)):
+                continue
             removed: list[str] = []
             for path, sha in self.db.execute(
                 "SELECT path, sha256 FROM files WHERE run_id = ? AND status = ?", (run_id, PENDING)
@@ -451,17 +481,9 @@ class Ledger:
                 if target.is_file() and file_sha256(target) == sha:
                     target.unlink()
                     removed.append(str(target))
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.execute("UPDATE files SET status = ? WHERE run_id = ?", (ABANDONED, run_id))
-                self.db.execute(
-                    "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (INTERRUPTED, _now(), run_id)
-                )
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            done.append(Recovered(int(run_id), tuple(removed)))
+            removed += [str(t) for t in remove_stale_temporaries(Path(str(out_dir)))]
+            self.end_run(int(run_id), INTERRUPTED, f"the process died while {status}; recovered by a later run")
+            done.append(Recovered(int(run_id), str(status), tuple(removed)))
         return done
 
     def submitted_file(self, path: Path) -> tuple[int, str] | None:

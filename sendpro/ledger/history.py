@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import functools
 import hashlib
-import json
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sendpro.ledger.db import REJECTED, Ledger
@@ -17,21 +22,70 @@ from sendpro.model.pharmacy import PharmacyEncounter
 _PROVENANCE = frozenset({"file", "rows", "row_no"})
 
 
-def _content(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _content(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in _PROVENANCE
-        }
-    if isinstance(value, tuple | list):
-        return [_content(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _content(v) for k, v in value.items()}
-    return value
+@functools.cache
+def _flattener(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """Return a function turning a model dataclass into nested tuples of its content fields.
+
+    Generated once per class from its type hints (as :mod:`dataclasses` generates
+    ``__init__``), so flattening costs one call per nested object: it runs for
+    every encounter of every run.
+    """
+    hints = typing.get_type_hints(cls)
+    namespace: dict[str, Any] = {}
+    items = []
+    for n, f in enumerate(dataclasses.fields(cls)):
+        if f.name in _PROVENANCE:
+            continue
+        hint = hints[f.name]
+        inner = _dataclass_in(hint)
+        member = _dataclass_in(typing.get_args(hint)[0]) if typing.get_origin(hint) is tuple else None
+        if inner is not None:
+            namespace[f"f{n}"] = _flattener(inner)
+            items.append(f"(None if o.{f.name} is None else f{n}(o.{f.name}))")
+        elif member is not None:
+            namespace[f"f{n}"] = _flattener(member)
+            items.append(f"tuple(map(f{n}, o.{f.name}))")
+        elif _is(hint, dt.date):
+            # Dates and decimals as text: their repr is several times slower than a string's.
+            items.append(f"(None if o.{f.name} is None else o.{f.name}.isoformat())")
+        elif _is(hint, Decimal):
+            # Normalized: 1, 1.0 and 1.000 units are the same content (fixed-width pictures pad decimals).
+            items.append(f"(None if o.{f.name} is None else format(o.{f.name}.normalize(), 'f'))")
+        else:
+            items.append(f"o.{f.name}")
+    source = f"def flatten(o):\n    return ({', '.join(items)},)\n"
+    exec(source, namespace)  # noqa: S102 - the source is built from the model's own field names
+    return typing.cast(Callable[[Any], tuple[Any, ...]], namespace["flatten"])
+
+
+def _alternatives(hint: Any) -> tuple[Any, ...]:
+    """Return the members of a union hint (``X | None``), or the hint itself."""
+    return typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+
+
+def _is(hint: Any, kind: type) -> bool:
+    """Return True when a hint is ``kind`` or ``kind | None``."""
+    return kind in _alternatives(hint)
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    """Return the dataclass a hint names (``X`` or ``X | None``), else None."""
+    for c in _alternatives(hint):
+        if isinstance(c, type) and dataclasses.is_dataclass(c):
+            return c
+    return None
 
 
 def content_hash(encounter: Encounter | PharmacyEncounter) -> str:
-    """Return a stable hash of an encounter's content (values, not where they were read)."""
-    text = json.dumps(_content(encounter), sort_keys=True, default=str, separators=(",", ":"))
+    """Return a stable hash of an encounter's content (values, not where they were read).
+
+    The flattened values are str, int, bool and None (dates as ISO text, decimals
+    as plain normalized text), whose ``repr`` is stable across runs and Python versions, so
+    the hash of a claim read again from an unchanged extract, or of the same claim
+    in another layout, is the same.
+    """
+    cls: type = type(encounter)
+    text = f"{cls.__name__}{_flattener(cls)(encounter)!r}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -51,9 +105,22 @@ class History:
     def __init__(self, ledger: Ledger, journal: RunJournal) -> None:
         self.ledger = ledger
         self.journal = journal
+        self._last: tuple[object, str] | None = None
+        self._versions: tuple[tuple[str, int], list[Earlier]] | None = None
+
+    def hash_of(self, encounter: Encounter | PharmacyEncounter) -> str:
+        """Return the encounter's content hash, computed once however many rules ask."""
+        if self._last is not None and self._last[0] is encounter:
+            return self._last[1]
+        value = content_hash(encounter)
+        self._last = (encounter, value)
+        return value
 
     def versions(self, claim_id: str) -> list[Earlier]:
-        """Return every earlier written version of ``claim_id``, oldest first."""
+        """Return every earlier written version of ``claim_id``, oldest first (cached until the journal grows)."""
+        key = (claim_id, self.journal.added)
+        if self._versions is not None and self._versions[0] == key:
+            return self._versions[1]
         out = [
             Earlier(
                 v.content_hash,
@@ -64,6 +131,7 @@ class History:
             for v in self.ledger.versions(claim_id)
         ]
         out += [Earlier(h, f, f"{o} (this run)", False) for h, f, o in self.journal.versions(claim_id)]
+        self._versions = (key, out)
         return out
 
     def known(self, claim_id: str) -> bool:

@@ -46,6 +46,8 @@ class RunJournal:
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.executescript(_SCHEMA)
         self.db.execute("BEGIN")
+        #: Encounters recorded so far (lets readers cache lookups between additions).
+        self.added = 0
 
     def add(
         self,
@@ -78,6 +80,7 @@ class RunJournal:
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             ),
         )
+        self.added += 1
 
     def versions(self, claim_id: str) -> list[tuple[str, str | None, str | None]]:
         """Return ``(content hash, frequency, output)`` of this run's versions of ``claim_id`` that were written."""

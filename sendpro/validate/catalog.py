@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sendpro import errors
 from sendpro.flatfile.problems import FILE_PROBLEMS
 from sendpro.ncpdp.validate import CHECKS as NCPDP_CHECKS
-from sendpro.validate.pyx12_bridge import ELEMENT_CODES, SEGMENT_CODES, px_code
+from sendpro.validate.pyx12_bridge import px_code
 from sendpro.validate.rules import DEFAULT_RULES
+from sendpro.x12.ackcodes import ELEMENT_CODES, SEGMENT_CODES
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def catalog() -> list[CatalogEntry]:
         errors.MapError,
         errors.OutputValidationError,
         errors.ReconciliationError,
+        errors.LedgerError,
     ):
         summary = (inspect.getdoc(cls) or "").splitlines()[0]
         entries.append(CatalogEntry(cls.code, "fatal", f"stop.{cls.__name__}", summary, "Stops the run (exit code 2)."))

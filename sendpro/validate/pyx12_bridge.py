@@ -28,39 +28,6 @@ from sendpro.errors import MapError
 from sendpro.report.issue import Category, Issue, Location, Severity
 from sendpro.validate.x12maps import build_map_dir
 
-#: Segment error codes (IK304) and what they mean.
-SEGMENT_CODES = {
-    "1": "unrecognized segment ID",
-    "2": "unexpected segment",
-    "3": "required segment missing",
-    "4": "loop occurs over maximum times",
-    "5": "segment exceeds maximum use",
-    "6": "segment not in defined transaction set",
-    "7": "segment not in proper sequence",
-    "8": "segment has data element errors",
-}
-#: Element error codes (IK403) and what they mean.
-ELEMENT_CODES = {
-    "1": "required data element missing",
-    "2": "conditional required data element missing",
-    "3": "too many data elements",
-    "4": "data element too short",
-    "5": "data element too long",
-    "6": "invalid character in data element",
-    "7": "invalid code value",
-    "8": "invalid date",
-    "9": "invalid time",
-    "10": "exclusion condition violated",
-    "12": "too many repetitions",
-    "13": "too many components",
-    "I6": "code value not used in implementation",
-    "I9": "implementation dependent data element missing",
-    "I10": "implementation 'not used' data element present",
-    "I11": "implementation too few repetitions",
-    "I12": "implementation pattern match failure",
-    "I13": "implementation dependent 'not used' data element present",
-}
-
 
 def px_code(level: str, ack_code: str) -> str:
     """Return the public sendpro code for a pyx12 finding.
@@ -228,10 +195,46 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                             )
 
 
+def x12_findings(path: Path, map_dir: Path | None = None) -> tuple[bool, dict[str, Any]]:
+    """Run pyx12 over an X12 file; return (valid, its findings as a document).
+
+    The document mirrors the envelope (interchanges, groups, transaction sets,
+    segments, elements) with pyx12's acknowledgment codes: :func:`validate_x12`
+    turns it into issues, :mod:`sendpro.x12.ack999` into a 999.
+
+    Raises:
+        MapError: pyx12 has no map for the file's version (GS08).
+        pyx12.errors.X12Error: the file cannot be read as X12.
+    """
+    maps = map_dir or project_map_dir()
+    buffer = io.StringIO()
+    with _quiet_pyx12():
+        try:
+            ok = pyx12.x12n_document.x12n_document(
+                pyx12.params.params(), str(path), None, None, fd_json=buffer, map_path=str(maps)
+            )
+        except pyx12.errors.EngineError as exc:
+            raise MapError(f"pyx12 cannot validate it: {exc}") from None
+    text = buffer.getvalue()
+    doc = json.loads(text) if text else {"interchanges": []}
+    return bool(ok), doc
+
+
 def validate_x12(path: Path, map_dir: Path | None = None, label: str | None = None) -> list[Issue]:
     """Validate an X12 file with pyx12 against sendpro's map set; return the issues.
 
     An empty list means pyx12 found nothing wrong.
+
+    Raises:
+        MapError: pyx12 has no map for the file's version (GS08).
+    """
+    return check_x12(path, map_dir, label)[0]
+
+
+def check_x12(
+    path: Path, map_dir: Path | None = None, label: str | None = None
+) -> tuple[list[Issue], dict[str, Any] | None]:
+    """Validate an X12 file; return the issues and pyx12's findings (None when it is not readable X12).
 
     Raises:
         MapError: pyx12 has no map for the file's version (GS08).
@@ -248,19 +251,14 @@ def validate_x12(path: Path, map_dir: Path | None = None, label: str | None = No
                     1,
                     "ISA",
                 )
-            ]
-    maps = map_dir or project_map_dir()
-    param = pyx12.params.params()
-    buffer = io.StringIO()
-    with _quiet_pyx12():
-        try:
-            ok = pyx12.x12n_document.x12n_document(param, str(path), None, None, fd_json=buffer, map_path=str(maps))
-        except pyx12.errors.EngineError as exc:
-            raise MapError(f"{file}: pyx12 cannot validate it: {exc}") from None
-        except pyx12.errors.X12Error as exc:
-            return [_issue("isa", "000", f"pyx12 cannot read the file: {exc}", file, None, None)]
-    text = buffer.getvalue()
-    issues = list(_walk(json.loads(text), file)) if text else []
+            ], None
+    try:
+        ok, doc = x12_findings(path, map_dir)
+    except pyx12.errors.X12Error as exc:
+        return [_issue("isa", "000", f"pyx12 cannot read the file: {exc}", file, None, None)], None
+    except MapError as exc:
+        raise MapError(f"{file}: {exc}") from None
+    issues = list(_walk(doc, file))
     if not ok and not issues:
         issues.append(_issue("isa", "000", "pyx12 rejected the file without a detailed error", file, None, None))
-    return issues
+    return issues, doc

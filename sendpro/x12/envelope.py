@@ -121,11 +121,18 @@ def write_isa(w: SegmentWriter, s: EnvelopeSettings, control: int, now: dt.datet
     )
 
 
-def write_gs(w: SegmentWriter, s: EnvelopeSettings, control: int, now: dt.datetime, version: str) -> None:
-    """Write the GS segment of a health care claim group (GS01 HC)."""
+def write_gs(
+    w: SegmentWriter,
+    s: EnvelopeSettings,
+    control: int,
+    now: dt.datetime,
+    version: str,
+    functional_id: str = "HC",
+) -> None:
+    """Write a GS segment (GS01 ``HC`` health care claims; ``FA`` acknowledgments)."""
     w.segment(
         "GS",
-        "HC",
+        functional_id,
         s.sender_code,
         s.receiver_code,
         now.strftime("%Y%m%d"),

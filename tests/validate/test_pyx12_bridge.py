@@ -18,14 +18,13 @@ import pytest
 from sendpro.errors import MapError
 from sendpro.report.issue import Category, Issue, Severity
 from sendpro.validate.pyx12_bridge import (
-    ELEMENT_CODES,
-    SEGMENT_CODES,
     project_map_dir,
     px_code,
     pyx12_map_dir,
     pyx12_version,
     validate_x12,
 )
+from sendpro.x12.ackcodes import ELEMENT_CODES, SEGMENT_CODES
 from sendpro.x12.scan import claims_at_segments
 from sendpro.x12.segments import Delimiters
 from tests.helpers import mce_text

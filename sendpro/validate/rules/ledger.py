@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from sendpro.ledger.history import History, content_hash
+from sendpro.ledger.history import History
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
 
@@ -29,14 +29,13 @@ class _LedgerRule(RecordRule):
         history = self.context.extra.get("history")
         return history if isinstance(history, History) else None
 
-    def hash_of(self, encounter: Any) -> str:
-        """Return the encounter's content hash (computed once per encounter)."""
-        cached = getattr(self, "_hash", None)
-        if cached is not None and cached[0] is encounter:
-            return str(cached[1])
-        value = content_hash(encounter)
-        self._hash = (encounter, value)
-        return value
+    def adjustment(self, encounter: Any) -> tuple[History, str] | None:
+        """Return (history, original claim id) for a replacement or void under a ledger, else None."""
+        history = self.history()
+        original = encounter.original_claim_id
+        if history is None or encounter.frequency not in _ADJUSTMENTS or original is None:
+            return None
+        return history, str(original)
 
 
 class DuplicateSubmission(_LedgerRule):
@@ -53,9 +52,7 @@ class DuplicateSubmission(_LedgerRule):
     name = "claim.duplicate_submission"
     severity = Severity.INFO
     skips = True
-    template = (
-        "this version of the claim was already submitted in {where}; skipped (use --resubmit to send it again)"
-    )
+    template = "this version of the claim was already submitted in {where}; skipped (use --resubmit to send it again)"
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Skip versions the ledger already holds."""
@@ -63,7 +60,7 @@ class DuplicateSubmission(_LedgerRule):
         assert self.context is not None
         if history is None or self.context.extra.get("resubmit") or encounter.claim_id is None:
             return
-        h = self.hash_of(encounter)
+        h = history.hash_of(encounter)
         for earlier in history.versions(encounter.claim_id):
             if earlier.content_hash == h and not earlier.rejected:
                 yield self.claim_issue(encounter, field="mce_claim_id", where=earlier.where)
@@ -93,7 +90,7 @@ class ChangedOriginal(_LedgerRule):
         history = self.history()
         if history is None or encounter.claim_id is None or encounter.frequency in _ADJUSTMENTS:
             return
-        h = self.hash_of(encounter)
+        h = history.hash_of(encounter)
         earlier = [v for v in history.versions(encounter.claim_id) if not v.rejected]
         if earlier and all(v.content_hash != h for v in earlier):
             yield self.claim_issue(encounter, field="mce_claim_id", claim=encounter.claim_id, where=earlier[-1].where)
@@ -115,10 +112,10 @@ class UnknownOriginal(_LedgerRule):
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Warn when the original of an adjustment is unknown."""
-        history = self.history()
-        original = encounter.original_claim_id
-        if history is None or encounter.frequency not in _ADJUSTMENTS or original is None:
+        found = self.adjustment(encounter)
+        if found is None:
             return
+        history, original = found
         if not history.known(original):
             yield self.claim_issue(encounter, field="original_claim_id", original=original)
 
@@ -136,11 +133,11 @@ class OriginalAlreadyVoided(_LedgerRule):
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Refuse adjustments of voided originals."""
-        history = self.history()
-        original = encounter.original_claim_id
-        if history is None or encounter.frequency not in _ADJUSTMENTS or original is None:
+        found = self.adjustment(encounter)
+        if found is None:
             return
-        h = self.hash_of(encounter)
+        history, original = found
+        h = history.hash_of(encounter)
         if any(v.content_hash == h and not v.rejected for v in history.versions(encounter.claim_id or "")):
             return  # a resubmitted duplicate of the void itself: CL050's business
         voids = [v for v in history.voided(original) if v != encounter.claim_id]
