@@ -52,16 +52,18 @@ from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.issue import Issue, Severity
 from sendpro.report.report import (
+    ClaimStats,
     InputSummary,
     IssueCounter,
     OutputFile,
     Reconciliation,
+    RuleStat,
     RunReport,
     Totals,
 )
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.pyx12_bridge import check_x12, project_map_dir, validate_x12
-from sendpro.validate.registry import RuleRegistry
+from sendpro.validate.registry import RuleRegistry, RuleSet
 from sendpro.x12.ack999 import Ack999Summary, Ack999Writer, read_envelopes, segment_lines
 from sendpro.x12.claim_837d import Claim837D
 from sendpro.x12.claim_837i import Claim837I
@@ -305,6 +307,8 @@ class _Run:
         self.token = uuid.uuid4().hex
         self.run_id: int | None = None
         self.history: History | None = None
+        self.stats = ClaimStats()
+        self.rules: RuleSet | None = None
 
     # -- setup ---------------------------------------------------------------------------
     def resolve_layout(self) -> Layout:
@@ -382,7 +386,7 @@ class _Run:
             profile.ncpdp_settings(cfg.usage)  # refuse production with placeholders before reading
             load_ncpdp_layout(cfg.ncpdp_layout)
         registry = RuleRegistry()
-        rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
+        rules = self.rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
         history: History | None = None
         if cfg.ledger is not None:
             if cfg.control_numbers is not None:
@@ -476,6 +480,30 @@ class _Run:
             if self.ledger is not None:
                 self.ledger.close()
 
+    def _rule_stats(self) -> None:
+        """Fill the report's per-rule counts and rates, and its top providers."""
+        assert self.rules is not None
+        by_type = self.stats.claims_by_type
+        everything = sum(by_type.values())
+        counts = self.report.issues.by_code
+        for rule in sorted(self.rules.all, key=lambda r: r.code):
+            # Structure rules look at every claim; the others at their claim types (RX for pharmacy).
+            types = rule.claim_types | ({"RX"} if "pharmacy" in rule.models else set())
+            applies = everything if rule.code.startswith("FF") else sum(by_type[t] for t in types)
+            self.report.rules.append(
+                RuleStat(
+                    rule.code,
+                    rule.name,
+                    rule.effective_severity.value,
+                    rule.summary(),
+                    rule.source,
+                    applies,
+                    self.stats.claims_by_code.get(rule.code, 0),
+                    counts.get(rule.code, 0),
+                )
+            )
+        self.report.providers = self.stats.top_providers()
+
     def _begin_publish(self, outputs: OutputSet) -> None:
         """Record the run and the files it is about to publish (``pending``) in the ledger."""
         if self.ledger is None:
@@ -543,6 +571,10 @@ class _Run:
     ) -> None:
         enc = result.encounter
         bucket = claim_type_bucket(enc.claim_type)
+        if isinstance(enc, Encounter):
+            self.stats.record(bucket, enc.billing.npi, enc.billing.last_name, result.issues)
+        else:
+            self.stats.record(bucket, enc.pharmacy_npi, None, result.issues)
         totals = _encounter_totals(enc, result.raw_line_count)
         self.totals_in.setdefault(bucket, Totals()).add(totals)
         for issue in result.issues:
@@ -682,6 +714,7 @@ class _Run:
         report.finished_at = cfg.clock().isoformat(timespec="seconds")
         report.elapsed_s = time.monotonic() - self.started
         report.outputs.append(OutputFile(REPORT_NAME, "report"))
+        self._rule_stats()
         if failure is None:
             self._begin_publish(outputs)
         with outputs.open(REPORT_NAME) as handle:

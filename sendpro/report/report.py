@@ -175,6 +175,74 @@ class IssueCounter:
 
 
 @dataclass
+class ProviderStat:
+    """Errors found on one billing provider's claims (or one pharmacy's)."""
+
+    npi: str
+    name: str | None = None
+    claims: int = 0
+    claims_with_errors: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+
+class ClaimStats:
+    """Per-rule and per-provider counts an analyst reads in the HTML report.
+
+    Kept per rule code and per provider, never per claim: memory grows with the
+    number of rules and providers, not with the file.
+    """
+
+    def __init__(self) -> None:
+        self.claims_by_type: Counter[str] = Counter()
+        #: Distinct claims with at least one issue of the code.
+        self.claims_by_code: Counter[str] = Counter()
+        self.providers: dict[str, ProviderStat] = {}
+
+    def record(self, claim_type: str, npi: str | None, name: str | None, issues: list[Issue]) -> None:
+        """Count one claim and its issues."""
+        self.claims_by_type[claim_type] += 1
+        for code in {i.code for i in issues}:
+            self.claims_by_code[code] += 1
+        stat = self.providers.get(npi or "")
+        if stat is None:
+            stat = self.providers[npi or ""] = ProviderStat(npi or "", name)
+        stat.claims += 1
+        errors = sum(1 for i in issues if i.severity is Severity.ERROR)
+        stat.errors += errors
+        stat.warnings += sum(1 for i in issues if i.severity is Severity.WARNING)
+        stat.claims_with_errors += 1 if errors else 0
+
+    def top_providers(self, n: int = 25) -> list[ProviderStat]:
+        """Return the ``n`` providers with the most errors (then the most claims)."""
+        ranked = sorted(self.providers.values(), key=lambda p: (-p.errors, -p.claims, p.npi))
+        return [p for p in ranked if p.errors or p.warnings][:n]
+
+
+@dataclass
+class RuleStat:
+    """One rule in a run: how often it fired, over how many claims it applies to."""
+
+    code: str
+    name: str
+    severity: str
+    summary: str
+    source: str
+    applies: int  # claims of the claim types the rule checks
+    claims: int  # claims with at least one issue of the rule
+    issues: int
+
+    @property
+    def rate(self) -> float:
+        """Return the share of applicable claims with an issue of this rule (0 when none apply)."""
+        return self.claims / self.applies if self.applies else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stat with its rate."""
+        return {**self.__dict__, "rate": round(self.rate, 6)}
+
+
+@dataclass
 class RunReport:
     """Everything ``report.json`` says about a run."""
 
@@ -198,6 +266,13 @@ class RunReport:
     status: str = "running"
     message: str | None = None
     exit_code: int | None = None
+    #: Every rule that ran, with counts and rates (filled at the end of the run).
+    rules: list[RuleStat] = field(default_factory=list)
+    #: Rules that could not run (a reference file or code list is missing), with why.
+    skipped_rules: list[dict[str, str]] = field(default_factory=list)
+    #: The code lists the run used, and how (membership, or format only).
+    codesets: list[dict[str, Any]] = field(default_factory=list)
+    providers: list[ProviderStat] = field(default_factory=list)
 
     @property
     def overall(self) -> Reconciliation:
@@ -245,6 +320,11 @@ class RunReport:
                 "all": self.overall.to_dict(),
             },
             "issues": self.issues.to_dict(),
+            "rules": [r.to_dict() for r in self.rules if r.issues],
+            "rules_run": len(self.rules),
+            "skipped_rules": self.skipped_rules,
+            "codesets": self.codesets,
+            "providers": [dict(p.__dict__) for p in self.providers],
             "files": sorted(o.name for o in self.outputs),
         }
 

@@ -7,7 +7,7 @@ import json
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.issue import Issue, Location, Severity, mask_member_id
-from sendpro.report.report import IssueCounter, Reconciliation, RunReport, Totals, money
+from sendpro.report.report import ClaimStats, IssueCounter, Reconciliation, RuleStat, RunReport, Totals, money
 
 
 def _issue(code: str = "CL015", severity: Severity = Severity.ERROR) -> Issue:
@@ -74,3 +74,23 @@ def test_formatters_mask_values_unless_asked() -> None:
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert rows[0]["member_id"] == "100000000001" and rows[0]["value"] == "260.00"
     assert rows[0]["code"] == "CL015" and rows[0]["row"] == "7"
+
+
+def test_claim_stats_count_claims_per_rule_and_rank_providers() -> None:
+    def issue(code: str, severity: Severity = Severity.ERROR) -> Issue:
+        return Issue(code=code, severity=severity, message="m", location=Location(file="f"), rule_name="r")
+
+    stats = ClaimStats()
+    stats.record("P", "111", "A CLINIC", [issue("CL015"), issue("CL015"), issue("SV010")])
+    stats.record("P", "111", "A CLINIC", [])
+    stats.record("I", "222", "B HOSPITAL", [issue("FF020", Severity.WARNING)])
+    stats.record("I", "333", "C HOSPITAL", [])
+    assert stats.claims_by_type == {"P": 2, "I": 2}
+    assert stats.claims_by_code == {"CL015": 1, "SV010": 1, "FF020": 1}  # distinct claims, not issues
+    top = stats.top_providers()
+    assert [(p.npi, p.claims, p.claims_with_errors, p.errors, p.warnings) for p in top] == [
+        ("111", 2, 1, 3, 0),
+        ("222", 1, 0, 0, 1),
+    ]  # providers without findings are left out
+    stat = RuleStat("CL015", "claim.total_charge_balance", "error", "s", "sendpro", applies=4, claims=1, issues=2)
+    assert stat.to_dict()["rate"] == 0.25 and RuleStat("X", "x", "error", "", "", 0, 0, 0).rate == 0.0
