@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,20 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_convert.py
+
+# A headless Chromium for the browser test of report.html (tests/report/test_html_browser.py).
+# Installed from Debian only when no Chromium-family browser is on PATH: as root, else through sudo.
+browser:
+	@found=$$(command -v chromium || command -v chromium-browser || command -v google-chrome || true); \
+	if [ -n "$$found" ]; then echo "browser: $$found"; exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	else echo "make browser: no chromium on PATH, and neither root nor sudo to install it" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make browser: no chromium on PATH and no apt-get; install chromium by hand" >&2; exit 1; fi; \
+	$$sudo apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
+	echo "browser: $$(command -v chromium)"
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache benchmarks/work

@@ -18,9 +18,10 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from sendpro.codesets.catalog import CodeSets
 from sendpro.config import RunConfig, system_clock
 from sendpro.errors import (
     LayoutError,
@@ -46,10 +47,12 @@ from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
 from sendpro.ncpdp.reader import detect_ncpdp_layout, tally_ncpdp
 from sendpro.ncpdp.validate import validate_ncpdp
 from sendpro.ncpdp.writer import NcpdpSettings, NcpdpWriter
-from sendpro.outputs import REPORT_NAME, OutputSet, previous_outputs
+from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
 from sendpro.profiles import Profile, load_profile
+from sendpro.references import Members, OrderedServices, Providers
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
+from sendpro.report.html import iter_issues, render_html
 from sendpro.report.issue import Issue, Severity
 from sendpro.report.report import (
     ClaimStats,
@@ -61,6 +64,7 @@ from sendpro.report.report import (
     RunReport,
     Totals,
 )
+from sendpro.resources import schemas_dir
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.pyx12_bridge import check_x12, project_map_dir, validate_x12
 from sendpro.validate.registry import RuleRegistry, RuleSet
@@ -351,6 +355,33 @@ class _Run:
             return LedgerControlNumbers(self.ledger, sender, self.token, self.config.control_start)
         return self.control
 
+    def _references(self) -> dict[str, object]:
+        """Load the code lists and reference files the rules use (before reading any input)."""
+        cfg = self.config
+        codesets = CodeSets.load(cfg.codesets)
+        self.report.codesets = codesets.describe()
+        found: dict[str, object] = {
+            "codesets": codesets,
+            "ordered_services": OrderedServices.read(
+                cfg.ordered_services or schemas_dir() / "references" / "ordered-services.toml"
+            ),
+        }
+        if cfg.providers is not None:
+            found["providers"] = Providers.read(cfg.providers)
+        if cfg.members is not None:
+            found["members"] = Members.read(cfg.members)
+        return found
+
+    def _drop_unmet(self, rules: RuleSet, references: Mapping[str, object]) -> RuleSet:
+        """Leave out rules whose reference file was not given; the report lists them."""
+        kept, unmet = rules.runnable(references.keys())
+        for rule in unmet:
+            missing = sorted(rule.needs - set(references))
+            options = ", ".join(f"--{m}" for m in missing)
+            reason = f"needs the {' and '.join(missing)} reference file ({options} or [references])"
+            self.report.skipped_rules.append({"code": rule.code, "name": rule.name, "reason": reason})
+        return kept
+
     def _guard_out_dir(self, ledger: Ledger) -> None:
         """Refuse to replace files in --out that the ledger recorded as submitted.
 
@@ -386,7 +417,9 @@ class _Run:
             profile.ncpdp_settings(cfg.usage)  # refuse production with placeholders before reading
             load_ncpdp_layout(cfg.ncpdp_layout)
         registry = RuleRegistry()
-        rules = self.rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
+        rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
+        references = self._references()
+        rules = self.rules = self._drop_unmet(rules, references)
         history: History | None = None
         if cfg.ledger is not None:
             if cfg.control_numbers is not None:
@@ -440,7 +473,13 @@ class _Run:
             rows_done = 0
             rows_total = sum(i.rows for i in self.report.inputs)
             writable = frozenset(CLAIM_WRITERS) | {"RX"}
-            extra: dict[str, object] = {"writable_types": writable, "history": history, "resubmit": cfg.resubmit}
+            extra: dict[str, object] = {
+                "writable_types": writable,
+                "history": history,
+                "resubmit": cfg.resubmit,
+                "today": self.now.strftime("%Y%m%d"),
+                **references,
+            }
             self._fault("after-scan")
             for reader, summary in zip(readers, self.report.inputs, strict=True):
                 header = reader.header_text()
@@ -714,11 +753,17 @@ class _Run:
         report.finished_at = cfg.clock().isoformat(timespec="seconds")
         report.elapsed_s = time.monotonic() - self.started
         report.outputs.append(OutputFile(REPORT_NAME, "report"))
+        report.outputs.append(OutputFile(HTML_NAME, "html"))
         self._rule_stats()
         if failure is None:
             self._begin_publish(outputs)
+        doc = report.to_dict()
+        doc["include_values"] = cfg.include_values
+        # The analyst's page, from the same document and the errors.jsonl just written.
+        with outputs.open(HTML_NAME) as handle:
+            render_html(doc, iter_issues(outputs.temp_path("errors.jsonl")), handle, max_rows=cfg.max_issues)
         with outputs.open(REPORT_NAME) as handle:
-            json.dump(report.to_dict(), handle, indent=2)
+            json.dump(doc, handle, indent=2)
             handle.write("\n")
         if failure is not None:
             if isinstance(failure, ReconciliationError):

@@ -8,6 +8,7 @@ unusable input file (then no output file is left).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -20,12 +21,13 @@ import click
 
 from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
-from sendpro.errors import SendproError
+from sendpro.errors import SendproError, UsageError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
 from sendpro.ledger.acks import AckResult
 from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED, default_ledger_path
 from sendpro.ledger.reports import ENCOUNTER_STATUSES, LedgerReconciliation, StatusReport
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
+from sendpro.projectconfig import ProjectConfig, code_list_source, find_config, load_config, parse_severities
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
 from sendpro.x12.envelope import SequentialControlNumbers
@@ -50,6 +52,96 @@ def ledger_option(func: F) -> F:
         default=None,
         help="Submission ledger database (default: $SENDPRO_LEDGER, else $XDG_STATE_HOME/sendpro/ledger.sqlite).",
     )(func)
+
+
+def rule_options(func: F) -> F:
+    """Options that choose rules, severities, code lists and reference files (over the project configuration)."""
+    for option in reversed(
+        (
+            click.option(
+                "--config",
+                "config_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="sendpro.toml or pyproject.toml to read (default: found from the working directory).",
+            ),
+            click.option(
+                "--severity",
+                "severity_overrides",
+                multiple=True,
+                metavar="CODE=LEVEL",
+                help="Override a rule's severity (error, warning, info); repeatable.",
+            ),
+            click.option(
+                "--codeset",
+                "codeset_files",
+                multiple=True,
+                metavar="NAME=PATH",
+                help="A code list for a code set (icd10cm, cpt, hcpcs, cdt, ...); repeatable.",
+            ),
+            click.option(
+                "--providers",
+                "providers_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Provider reference file (CSV; enables MH040, MH140, MH160, MH170).",
+            ),
+            click.option(
+                "--members",
+                "members_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Member reference file (CSV; enables MH101, MH102).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def project_settings(
+    config_path: Path | None,
+    select: str | None,
+    ignore: str | None,
+    severity_overrides: Sequence[str],
+    codeset_files: Sequence[str],
+    providers_file: Path | None,
+    members_file: Path | None,
+) -> dict[str, Any]:
+    """Merge the project configuration with command-line options (the command line wins, key by key).
+
+    Returns the :class:`RunConfig` keyword arguments for rules, code sets and references.
+
+    Raises:
+        UsageError: a malformed option or configuration.
+    """
+    found = config_path or find_config(Path.cwd())
+    project = load_config(found) if found is not None else ProjectConfig()
+    severities = dict(project.severities)
+    pairs = {}
+    for item in severity_overrides:
+        code, sep, level = item.partition("=")
+        if not sep:
+            raise UsageError(f"--severity {item!r}: expected CODE=LEVEL, e.g. SV010=warning")
+        pairs[code] = level
+    severities.update(parse_severities(pairs, "--severity"))
+    codesets = dict(project.codesets)
+    for item in codeset_files:
+        name, sep, path = item.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--codeset {item!r}: expected NAME=PATH, e.g. icd10cm=icd10cm_codes_2026.txt")
+        codesets[name.strip()] = (code_list_source(path, Path.cwd(), f"--codeset {name}"),)
+    refs = project.references
+    return {
+        "select": _split_codes(select) if select is not None else project.select,
+        "ignore": _split_codes(ignore) if ignore is not None else project.ignore,
+        "severities": severities,
+        "codesets": codesets,
+        "providers": providers_file or refs.get("providers"),
+        "members": members_file or refs.get("members"),
+        "ordered_services": refs.get("ordered_services"),
+        "config_file": found,
+    }
 
 
 def common_options(func: F) -> F:
@@ -146,6 +238,7 @@ def cli() -> None:
 )
 @click.option("--resubmit", is_flag=True, help="Send claim versions the ledger already holds again, on purpose.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@rule_options
 @common_options
 def convert(
     inputs: tuple[Path, ...],
@@ -166,10 +259,23 @@ def convert(
     no_ledger: bool,
     resubmit: bool,
     quiet: bool,
+    config_path: Path | None,
+    severity_overrides: tuple[str, ...],
+    codeset_files: tuple[str, ...],
+    providers_file: Path | None,
+    members_file: Path | None,
     map_cache: Path | None,
 ) -> None:
-    """Convert INPUT extract(s) into 837 PACDR files, rejects and reports in --out."""
+    """Convert INPUT extract(s) into 837 PACDR files, rejects and reports in --out.
+
+    Rules, severities, code lists and reference files come from sendpro.toml (or
+    [tool.sendpro] in pyproject.toml) when there is one; the options override it.
+    """
     progress = _Progress() if sys.stderr.isatty() and not quiet else None
+    settings = project_settings(
+        config_path, select, ignore, severity_overrides, codeset_files, providers_file, members_file
+    )
+    settings.pop("config_file")
     config = RunConfig(
         layout=layout,
         profile=profile,
@@ -179,8 +285,6 @@ def convert(
         max_issues=max_issues,
         chunk_lines=batch_lines,
         encoding=encoding,
-        select=_split_codes(select),
-        ignore=_split_codes(ignore),
         control_numbers=SequentialControlNumbers(control_number) if control_number and no_ledger else None,
         control_start=control_number,
         map_cache=map_cache,
@@ -189,6 +293,7 @@ def convert(
         ledger=None if no_ledger else (ledger_path or default_ledger_path()),
         resubmit=resubmit,
         fault_point=os.environ.get("SENDPRO_FAULT_POINT") or None,
+        **settings,
     )
     try:
         report = api.convert_files(list(inputs), out_dir, config)
@@ -278,6 +383,14 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
                 + (f"; first {c.written} written" if c.truncated else "")
             )
     lines.append(f"  {out_dir / 'report.json'}")
+    if any(o.name == "report.html" for o in report.outputs):
+        lines.append(f"  {out_dir / 'report.html'}: the run for analysts (open it in a browser; no network needed)")
+    fmt_only = [str(c["name"]) for c in report.codesets if c.get("mode") == "format only"]
+    if fmt_only:
+        lines.append(f"  code sets checked by format only (no list configured): {', '.join(fmt_only)}")
+    if report.skipped_rules:
+        codes = ", ".join(r["code"] for r in report.skipped_rules)
+        lines.append(f"  rules skipped for want of a reference file (--providers / --members): {codes}")
     if report.issues.by_code:
         lines.append("")
         lines.append("  issues by rule:")
@@ -412,21 +525,34 @@ def layouts(name: str | None) -> None:
 
 # -- rules --------------------------------------------------------------------------------------
 @cli.command()
-@click.option("--verbose", "-v", is_flag=True, help="Show each rule's full documentation with examples.")
+@click.option("--verbose", "-v", is_flag=True, help="Show each rule's full documentation.")
+@click.option("--brief", is_flag=True, help="One line per code (no source or examples).")
 @click.option("--select", default=None, help="Only codes starting with these prefixes (comma-separated).")
-def rules(verbose: bool, select: str | None) -> None:
-    """List every rule code with its severity and description."""
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+def rules(verbose: bool, brief: bool, select: str | None, as_json: bool) -> None:
+    """List every code: severity, scope, name, summary, source, and a bad and a good example."""
     from sendpro.validate.catalog import catalog
 
     prefixes = _split_codes(select)
-    for entry in catalog():
-        if prefixes and not any(entry.code.startswith(p) for p in prefixes):
+    chosen = [e for e in catalog() if not prefixes or any(e.code.startswith(p) for p in prefixes)]
+    if as_json:
+        docs = [{**dataclasses.asdict(e), "bad": e.example("Bad"), "good": e.example("Good")} for e in chosen]
+        click.echo(json.dumps(docs, indent=2))
+        return
+    for entry in chosen:
+        click.echo(f"{entry.code}  {entry.severity:<8} {entry.scope:<6} {entry.name:<36} {entry.summary}")
+        if brief:
             continue
-        click.echo(f"{entry.code}  {entry.severity:<8} {entry.name:<34} {entry.summary}")
+        types = f"   applies to: {' '.join(entry.applies_to)}" if entry.applies_to else ""
+        needs = f"   needs: {' and '.join(entry.needs)} file" if entry.needs else ""
+        click.echo(f"       source: {entry.source}{types}{needs}")
         if verbose and entry.doc:
             for line in entry.doc.splitlines():
-                click.echo(f"        {line}")
-            click.echo("")
+                click.echo(f"       {line}")
+        else:
+            for kind in ("Bad", "Good"):
+                if entry.example(kind):
+                    click.echo(f"       {kind.lower()}: {entry.example(kind)}")
 
 
 # -- sample --------------------------------------------------------------------------------------

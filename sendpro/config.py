@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from sendpro.projectconfig import CodeListSource
 from sendpro.report.issue import Severity
 from sendpro.x12.envelope import Clock, ControlNumbers
 
@@ -52,6 +53,9 @@ class RunConfig:
         ledger: the submission ledger database (None: no ledger).
         resubmit: send versions the ledger already holds again, on purpose.
         fault_point: a named point where the run kills itself (crash-safety tests only).
+        codesets: configured code lists by code set name (see :mod:`sendpro.codesets`).
+        providers / members: the optional reference files (see :mod:`sendpro.references`).
+        ordered_services: replaces the bundled ordered-services ranges (edit 1200).
     """
 
     layout: str | None = None
@@ -75,3 +79,7 @@ class RunConfig:
     ledger: Path | None = None
     resubmit: bool = False
     fault_point: str | None = None
+    codesets: Mapping[str, tuple[CodeListSource, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    providers: Path | None = None
+    members: Path | None = None
+    ordered_services: Path | None = None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 REPORT_NAME = "report.json"
+HTML_NAME = "report.html"
 
 
 class OutputSet:

@@ -19,6 +19,8 @@ from sendpro.flatfile.fixedwidth import write_fixed_width
 from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.fields import FIELDS
 from sendpro.model.rx_fields import RX_FIELDS
+from sendpro.references import OrderedServices
+from sendpro.resources import schemas_dir
 
 COLUMNS: tuple[str, ...] = tuple(fd.name for fd in FIELDS)
 #: The mce-rx-v1 columns (the pharmacy model without the optional extra paid components).
@@ -221,6 +223,7 @@ class _Generator:
     def __init__(self, seed: int, start: dt.date) -> None:
         self.rng = random.Random(seed)
         self.start = start
+        self.ordered = OrderedServices.read(schemas_dir() / "references" / "ordered-services.toml")
         rng = self.rng
         self.billing = []
         for _ in range(60):
@@ -404,8 +407,12 @@ class _Generator:
                 }
             )
 
-    @staticmethod
-    def _finish(head: dict[str, str], lines: list[dict[str, str]]) -> list[dict[str, str]]:
+    def _finish(self, head: dict[str, str], lines: list[dict[str, str]]) -> list[dict[str, str]]:
+        if "referring_npi" not in head and any(self.ordered.category_of(x.get("procedure_code", "")) for x in lines):
+            # Ordered services (labs, therapy, DME...) name who ordered them (edit 1200).
+            # No random draw here, so the rest of the sample stays as it was.
+            npi, last, first = self.rendering[0]
+            head.update(referring_npi=npi, referring_last_name=last, referring_first_name=first)
         head["total_charge"] = _money(sum(int(round(float(x["line_charge"]) * 100)) for x in lines))
         head["total_paid"] = _money(sum(int(round(float(x["line_paid"]) * 100)) for x in lines))
         return [{**head, **line} for line in lines]

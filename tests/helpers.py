@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sendpro.codesets.catalog import CodeSets
 from sendpro.config import RunConfig
 from sendpro.flatfile.fixedwidth import write_fixed_width
 from sendpro.flatfile.layout import Layout, load_layout
 from sendpro.flatfile.reader import FlatFileReader
+from sendpro.references import OrderedServices
 from sendpro.report.issue import Issue
+from sendpro.resources import schemas_dir
 from sendpro.sample import COLUMNS, RX_COLUMNS
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.registry import RuleRegistry
@@ -303,14 +307,28 @@ def run_engine(
     lay = load_layout(layout) if isinstance(layout, str) else layout
     claims: list[ClaimResult] = []
     file_issues: list[Issue] = []
+    # What a convert run gives its rules: bundled code lists, the ordered-services
+    # ranges and the run's date; reference files only when a test passes them.
+    context: dict[str, Any] = {
+        "codesets": bundled_codesets(),
+        "ordered_services": OrderedServices.read(schemas_dir() / "references" / "ordered-services.toml"),
+        "today": FIXED_NOW.strftime("%Y%m%d"),
+        **(extra or {}),
+    }
     with FlatFileReader(path, lay, chunk_lines=chunk_lines) as reader:
         rules = RuleRegistry().select(model=lay.model)
-        for item in ValidationEngine(rules).run(reader, dict(extra or {})):
+        for item in ValidationEngine(rules).run(reader, context):
             if isinstance(item, ClaimResult):
                 claims.append(item)
             else:
                 file_issues.append(item)
     return claims, file_issues
+
+
+@functools.cache
+def bundled_codesets() -> CodeSets:
+    """Return the code sets a run has without configuration (read once per test session)."""
+    return CodeSets.load()
 
 
 def all_issues(claims: Iterable[ClaimResult], file_issues: Iterable[Issue] = ()) -> list[Issue]:

@@ -104,7 +104,7 @@ def test_clean_input_exits_zero_and_passes_pyx12(tmp_path: Path) -> None:
     report = api.convert_files([src], tmp_path / "out", test_config())
     assert report.exit_code == 0
     assert report.output_validation == "passed"
-    assert _files(tmp_path / "out") == {"837P.x12", "errors.jsonl", "errors.csv", "report.json"}
+    assert _files(tmp_path / "out") == {"837P.x12", "errors.jsonl", "errors.csv", "report.json", "report.html"}
     tally = tally_837(tmp_path / "out" / "837P.x12")
     assert tally.claims == 60
     assert report.overall.accepted.line_paid == tally.line_paid
@@ -322,7 +322,7 @@ def test_stale_outputs_of_a_previous_run_are_removed(tmp_path: Path) -> None:
     assert "rejects_P.txt" in _files(out)
     (out / "notes.txt").write_text("the analyst's own file")
     api.convert_files([good], out, test_config())
-    assert _files(out) == {"837P.x12", "errors.jsonl", "errors.csv", "report.json", "notes.txt"}
+    assert _files(out) == {"837P.x12", "errors.jsonl", "errors.csv", "report.json", "report.html", "notes.txt"}
 
 
 def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(

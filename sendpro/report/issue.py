@@ -32,6 +32,8 @@ class Category(StrEnum):
 
     STRUCTURE = "structure"
     DATA = "data"
+    CODE = "code"  # code sets (SNIP type 5)
+    BUSINESS = "business"  # MassHealth business edits (SNIP type 7)
     X12 = "x12"
     NCPDP = "ncpdp"
     INTERNAL = "internal"

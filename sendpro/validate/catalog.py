@@ -23,6 +23,19 @@ class CatalogEntry:
     summary: str
     doc: str
     source: str = "sendpro"
+    #: What the code looks at: row, claim, line, file, output (a written file) or run.
+    scope: str = "output"
+    #: Claim types (P, I, D, RX) the rule checks; empty: not a claim rule.
+    applies_to: tuple[str, ...] = ()
+    #: Reference files the rule needs.
+    needs: tuple[str, ...] = ()
+
+    def example(self, kind: str) -> str:
+        """Return the ``Bad:`` or ``Good:`` example of the documentation (empty when none)."""
+        for line in self.doc.splitlines():
+            if line.startswith(f"{kind}:"):
+                return line[len(kind) + 1 :].strip().replace("``", "")
+        return ""
 
 
 def _doc_body(obj: object) -> str:
@@ -35,6 +48,7 @@ def catalog() -> list[CatalogEntry]:
     """Return every rule, file problem, pyx12-derived and stop code, sorted by code."""
     entries: list[CatalogEntry] = []
     for rule in DEFAULT_RULES:
+        types = (*sorted(rule.claim_types), *(("RX",) if "pharmacy" in rule.models else ()))
         entries.append(
             CatalogEntry(
                 rule.code,
@@ -43,11 +57,14 @@ def catalog() -> list[CatalogEntry]:
                 rule.summary(),
                 _doc_body(rule),
                 rule.source,
+                rule.scope.value,
+                types if "medical" in rule.models else ("RX",),
+                tuple(sorted(rule.needs)),
             )
         )
     for problem in FILE_PROBLEMS:
         doc = f"Stops the run (exit code 2, nothing written).\nBad: {problem.bad}.\nGood: {problem.good}."
-        entries.append(CatalogEntry(problem.code, "fatal", problem.name, problem.summary, doc))
+        entries.append(CatalogEntry(problem.code, "fatal", problem.name, problem.summary, doc, scope="file"))
     entries.append(CatalogEntry("PX001", "error", "x12.isa", "pyx12: interchange envelope (ISA/IEA) error", ""))
     entries.append(CatalogEntry("PX002", "error", "x12.gs", "pyx12: functional group (GS/GE) error", ""))
     entries.append(CatalogEntry("PX003", "error", "x12.st", "pyx12: transaction set (ST/SE) error", ""))
@@ -68,7 +85,11 @@ def catalog() -> list[CatalogEntry]:
         errors.LedgerError,
     ):
         summary = (inspect.getdoc(cls) or "").splitlines()[0]
-        entries.append(CatalogEntry(cls.code, "fatal", f"stop.{cls.__name__}", summary, "Stops the run (exit code 2)."))
+        entries.append(
+            CatalogEntry(
+                cls.code, "fatal", f"stop.{cls.__name__}", summary, "Stops the run (exit code 2).", scope="run"
+            )
+        )
     unique = {e.code: e for e in entries}
     return sorted(unique.values(), key=lambda e: e.code)
 

@@ -71,19 +71,21 @@ class ValidationEngine:
                 **(extra or {}),
             },
         )
-        for rule in self.rules.all:
+        # Rules whose reference file the run lacks do not run (the API reports them as skipped).
+        rules, _ = self.rules.runnable(context.extra.keys())
+        for rule in rules.all:
             rule.start(context)
-        if self.rules.unknown_column is not None:
-            yield from self.rules.unknown_column.check_input(info)
+        if rules.unknown_column is not None:
+            yield from rules.unknown_column.check_input(info)
         for batch in reader.iter_batches():
-            if self.rules.blank_line is not None and batch.blank_lines:
-                yield from self.rules.blank_line.check_lines(batch.blank_lines)
-            yield from self._run_batch(reader.name, batch.frame, info.expected_fields, reader.layout.catalog)
-        for rule in self.rules.all:
+            if rules.blank_line is not None and batch.blank_lines:
+                yield from rules.blank_line.check_lines(batch.blank_lines)
+            yield from self._run_batch(rules, reader.name, batch.frame, info.expected_fields, reader.layout.catalog)
+        for rule in rules.all:
             yield from rule.finish()
 
     def _run_batch(
-        self, file: str, frame: pl.DataFrame, expected_fields: int, catalog: Catalog
+        self, rules: RuleSet, file: str, frame: pl.DataFrame, expected_fields: int, catalog: Catalog
     ) -> Iterator[ClaimResult]:
         # Every model field as a column (null when the layout does not map it),
         # so rules and the builder never meet a missing column.
@@ -107,11 +109,11 @@ class ValidationEngine:
                 raise AssertionError(f"issue {issue.code} names row {issue.location.record_no} outside the batch")
             pending[seq].append(issue)
 
-        for rule in self.rules.frame_rules:
+        for rule in rules.frame_rules:
             for issue in rule.check_frame(frame):
                 attach(issue)
-        if self.rules.text_cleaned is not None:
-            for issue in self.rules.text_cleaned.check_notes(frame, notes):
+        if rules.text_cleaned is not None:
+            for issue in rules.text_cleaned.check_notes(frame, notes):
                 attach(issue)
         raw_by_seq: dict[int, list[str]] = defaultdict(list)
         for seq, raw in zip(seqs, raws, strict=True):
@@ -120,7 +122,7 @@ class ValidationEngine:
         build = iter_rx_encounters if catalog.name == "pharmacy" else iter_encounters
         for seq, encounter in build(file, typed):
             issues = pending.pop(seq, [])
-            for record_rule in self.rules.record_rules:
+            for record_rule in rules.record_rules:
                 issues.extend(record_rule.check(encounter))
             issues.sort(key=lambda i: (i.location.record_no or 0, i.code))
             result = ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))

@@ -9,7 +9,8 @@ Every run gets fresh rule instances, so no rule state leaks between runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sendpro.errors import UsageError
@@ -47,6 +48,16 @@ class RuleSet:
         """Return every rule instance."""
         extra = [r for r in (self.unknown_column, self.blank_line, self.text_cleaned) if r is not None]
         return (*self.frame_rules, *self.record_rules, *extra)
+
+    def runnable(self, available: Collection[str]) -> tuple[RuleSet, list[Rule]]:
+        """Split off the rules that need a reference file not in ``available``; return (kept, left out)."""
+        unmet = [r for r in (*self.frame_rules, *self.record_rules) if not r.needs <= set(available)]
+        kept = dataclasses.replace(
+            self,
+            frame_rules=tuple(r for r in self.frame_rules if r not in unmet),
+            record_rules=tuple(r for r in self.record_rules if r not in unmet),
+        )
+        return kept, unmet
 
 
 class RuleRegistry:

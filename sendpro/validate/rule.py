@@ -67,6 +67,8 @@ class Rule:
     skips: ClassVar[bool] = False
     #: The field catalogues (``medical``, ``pharmacy``) whose files the rule checks.
     models: ClassVar[frozenset[str]] = frozenset({"medical"})
+    #: Reference files the rule needs (``providers``, ``members``); without them the run skips it.
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, severity: Severity | None = None) -> None:
         self.effective_severity = severity or type(self).severity

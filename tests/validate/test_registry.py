@@ -63,7 +63,7 @@ def test_every_rule_is_documented_with_a_stable_code() -> None:
     assert len(codes) == len(set(codes))
     for rule in DEFAULT_RULES:
         assert re.fullmatch(r"[A-Z]{2}\d{3}", rule.code), rule
-        assert rule.code[:2] in {"FF", "MB", "CL", "PV", "SV", "RX"}, rule
+        assert rule.code[:2] in {"FF", "MB", "CL", "PV", "SV", "RX", "CS", "MH"}, rule
         assert rule.models and rule.models <= {"medical", "pharmacy"}, rule
         assert re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)+", rule.name), rule
         doc = rule.__doc__ or ""

@@ -42,6 +42,7 @@ def test_golden(case: Path, tmp_path: Path) -> None:
         config = test_config(
             profile=str(case / str(profile)) if profile else "masshealth-sendpro",
             control_numbers=SequentialControlNumbers(int(opts.get("control_number", 1))),  # type: ignore[arg-type]
+            ignore=tuple(str(c) for c in opts.get("ignore", [])),  # type: ignore[union-attr]
         )
         report = convert_files([case / name], out, config)
         produced = (out / expected_name).read_text(encoding="ascii")

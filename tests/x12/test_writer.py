@@ -347,22 +347,23 @@ def test_payer_loop_2320(tmp_path: Path) -> None:
 
 
 def test_claim_cas_and_patient_responsibility(tmp_path: Path) -> None:
+    # Claim-level adjustments net to zero here: the lines already balance charge - paid (CL060).
     row = {
         "claim_adj_group_1": "PR",
         "claim_adj_reason_1": "1",
         "claim_adj_amount_1": "20.00",
         "claim_adj_group_2": "PR",
         "claim_adj_reason_2": "2",
-        "claim_adj_amount_2": "5.25",
-        "patient_responsibility": "25.25",
+        "claim_adj_amount_2": "-20.00",
+        "patient_responsibility": "20.00",
     }
     [enc] = encounters(tmp_path, claim("C1", row))
     segs = claim_segments(parse(write_837([enc])[0]), "C1")
     i = segs.index(find(segs, "SBR")[0])
     assert segs[i + 1 : i + 4] == [
-        ["CAS", "PR", "1", "20", "", "2", "5.25"],
+        ["CAS", "PR", "1", "20", "", "2", "-20"],
         ["AMT", "D", "175"],
-        ["AMT", "EAF", "25.25"],
+        ["AMT", "EAF", "20"],
     ]
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from sendpro.validate.rule import Rule
 from sendpro.validate.rules.claim import CLAIM_RULES
+from sendpro.validate.rules.codesets import CODESET_RULES
 from sendpro.validate.rules.dental import DENTAL_RULES
 from sendpro.validate.rules.fields import FIELD_RULES
 from sendpro.validate.rules.institutional import INSTITUTIONAL_RULES
 from sendpro.validate.rules.ledger import LEDGER_RULES
 from sendpro.validate.rules.line import LINE_FRAME_RULES, LINE_RULES
+from sendpro.validate.rules.masshealth import MASSHEALTH_RULES
 from sendpro.validate.rules.pharmacy import PHARMACY_FRAME_RULES, PHARMACY_RULES
 from sendpro.validate.rules.provider import PROVIDER_RULES
+from sendpro.validate.rules.situational import SITUATIONAL_RULES
 from sendpro.validate.rules.structure import (
     STRUCTURE_FRAME_RULES,
     BlankLine,
@@ -34,6 +37,9 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     *PHARMACY_FRAME_RULES,
     *PHARMACY_RULES,
     *LEDGER_RULES,
+    *SITUATIONAL_RULES,
+    *CODESET_RULES,
+    *MASSHEALTH_RULES,
 )
 
 __all__ = ["DEFAULT_RULES"]

@@ -1,0 +1,1 @@
+"""Code sets (SNIP type 5): dated code lists, bundled or configured, checked as polars expressions."""
