@@ -4,7 +4,8 @@ A case builds an input from the valid base claim (tests/helpers.py) plus
 overrides, runs the default rules, and checks that its rule fires (``fail``)
 with the expected ``[code, row, field]`` issues, or does not (``pass``).
 A case with ``submitted`` claims first converts them through a fresh ledger,
-so the history rules (CL05x) see them as earlier submissions.
+so the history rules (CL05x) see them as earlier submissions. ``codesets``,
+``providers`` and ``members`` give a case its code lists and reference files.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from typing import Any
 import pytest
 
 from sendpro import api
+from sendpro.codesets.catalog import CodeSets
 from sendpro.flatfile.layout import Role, load_layout
 from sendpro.flatfile.picture import decode_number, encode_number
 from sendpro.ledger.db import Ledger
 from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
+from sendpro.projectconfig import CodeListSource
+from sendpro.references import Members, Providers
 from sendpro.validate.rules import DEFAULT_RULES
 from tests.helpers import (
     BASES,
@@ -135,9 +139,47 @@ def _history(case: dict[str, Any], tmp_path: Path, stack: ExitStack) -> History:
     return History(ledger, journal)
 
 
+def _references(case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """Build the case's code lists and reference files (``codesets``, ``providers``, ``members``).
+
+    ``codesets`` maps a code set to releases: a list of codes, or tables with
+    ``codes`` and optional ``version`` / ``effective_from`` / ``effective_to``.
+    ``providers`` and ``members`` are lists of CSV rows as tables.
+    """
+    out: dict[str, Any] = {}
+    if "codesets" in case:
+        sources: dict[str, tuple[CodeListSource, ...]] = {}
+        for name, releases in case["codesets"].items():
+            if releases and isinstance(releases[0], str):
+                releases = [{"codes": releases}]
+            found = []
+            for n, release in enumerate(releases):
+                path = tmp_path / f"{name}-{n}.txt"
+                path.write_text("\n".join(release["codes"]) + "\n", encoding="utf-8")
+                found.append(
+                    CodeListSource(
+                        path,
+                        release.get("version"),
+                        release.get("effective_from"),
+                        release.get("effective_to"),
+                    )
+                )
+            sources[name] = tuple(found)
+        out["codesets"] = CodeSets.load(sources)
+    for key, reader in (("providers", Providers.read), ("members", Members.read)):
+        if key in case:
+            rows = case[key]
+            columns = sorted({c for r in rows for c in r})
+            path = tmp_path / f"{key}.csv"
+            lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            out[key] = reader(path)
+    return out
+
+
 def test_rule_case(rule_case: dict[str, Any], tmp_path: Path) -> None:
     path = build_input(rule_case, tmp_path)
-    extra = dict(rule_case.get("context", {}))
+    extra = {**_references(rule_case, tmp_path), **rule_case.get("context", {})}
     with ExitStack() as stack:
         if "submitted" in rule_case:
             extra["history"] = _history(rule_case, tmp_path, stack)
