@@ -14,8 +14,11 @@ $(BIN)/python:
 
 # One stamp per extra, so `make run` does not pull test tools and a changed
 # pyproject.toml reinstalls.
+# Byte-compiled once here: an editable install otherwise compiles sendpro on every
+# start when PYTHONDONTWRITEBYTECODE is set (as on CI machines).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q sendpro >/dev/null
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -46,6 +49,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m compileall -q sendpro >/dev/null
 	$(BIN)/python benchmarks/bench_convert.py
 
 # A headless Chromium for the browser test of report.html (tests/report/test_html_browser.py).

@@ -53,7 +53,7 @@ from sendpro.references import Members, OrderedServices, Providers
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.html import iter_issues, render_html
-from sendpro.report.issue import Issue, Severity
+from sendpro.report.issue import Category, Issue, Location, Severity
 from sendpro.report.report import (
     ClaimStats,
     InputSummary,
@@ -149,6 +149,8 @@ class _Output:
         self.key = key
         self.sender = sender
         self.path: Path | None = None
+        #: Claims of the written file that do not balance (a sendpro bug), as (claim id, what).
+        self.unbalanced: list[tuple[str, str]] = []
 
     def write(self, enc: Encounter | PharmacyEncounter) -> str:
         """Write one accepted encounter; return where in the file it went (ST02, or a record reference)."""
@@ -210,6 +212,7 @@ class _X12Output(_Output):
     def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
         assert self.path is not None
         t = tally_837(self.path)
+        self.unbalanced = t.unbalanced
         digest, size = self.outputs.sha256(self.key)
         ws = self.writer.summary
         entry = OutputFile(
@@ -519,6 +522,12 @@ class _Run:
             if self.ledger is not None:
                 self.ledger.close()
 
+    def _balancing_enforced(self) -> bool:
+        """Return True when the claim balancing rules (CL015, CL016) run as errors."""
+        assert self.rules is not None
+        active = {r.code for r in self.rules.all if r.effective_severity is Severity.ERROR}
+        return {"CL015", "CL016"} <= active
+
     def _rule_stats(self) -> None:
         """Fill the report's per-rule counts and rates, and its top providers."""
         assert self.rules is not None
@@ -694,6 +703,22 @@ class _Run:
             if bucket in self.writers:
                 rec.accepted, entry = self.writers[bucket].accepted(self.accepted_rows.get(bucket, 0))
                 report.outputs.append(entry)
+                # With the balancing rules on as errors an unbalanced claim cannot reach the
+                # 837, so one that does is a bug; with them turned off it is the user's choice.
+                guarded = self._balancing_enforced()
+                for claim_id, what in self.writers[bucket].unbalanced:
+                    issue = Issue(
+                        code="OB001",
+                        severity=Severity.ERROR if guarded else Severity.WARNING,
+                        message=f"the written 837 does not balance: {what}"
+                        + ("" if guarded else " (balancing rules CL015/CL016 are off or downgraded in this run)"),
+                        location=Location(file=entry.name, claim_id=claim_id),
+                        rule_name="output.balance",
+                        category=Category.X12,
+                    )
+                    if guarded:
+                        bugs.append(issue)
+                    self.emit(issue)
                 if isinstance(self.writers[bucket], _NcpdpOutput) and layout.model == "pharmacy":
                     ncpdp = self.writers[bucket]
                     assert isinstance(ncpdp, _NcpdpOutput)

@@ -319,6 +319,22 @@ class Ledger:
         ).fetchall()
         return [PriorVersion(*r) for r in rows]
 
+    def versions_of(self, claim_ids: Sequence[str]) -> dict[str, list[PriorVersion]]:
+        """Return the recorded versions of many claim ids at once (a batch's), by claim id."""
+        out: dict[str, list[PriorVersion]] = {}
+        ids = list(dict.fromkeys(claim_ids))
+        for start in range(0, len(ids), 500):  # SQLite's parameter limit is 999 on old builds
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                "SELECT e.claim_id, e.frequency, e.original_claim_id, e.content_hash, e.status, f.name, e.run_id, "
+                "e.recorded_at FROM encounters e LEFT JOIN files f ON f.id = e.file_id "
+                f"WHERE e.claim_id IN ({marks}) AND e.status != ? ORDER BY e.id",
+                (*part, HELD),
+            ):
+                out.setdefault(str(row[0]), []).append(PriorVersion(*row))
+        return out
+
     def voids_of(self, original_claim_id: str) -> list[PriorVersion]:
         """Return submitted voids (frequency 8) that name ``original_claim_id``, not rejected by MassHealth."""
         rows = self.db.execute(

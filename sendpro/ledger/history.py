@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sendpro.ledger.db import REJECTED, Ledger
+from sendpro.ledger.db import REJECTED, Ledger, PriorVersion
 from sendpro.ledger.journal import RunJournal
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
@@ -107,6 +107,14 @@ class History:
         self.journal = journal
         self._last: tuple[object, str] | None = None
         self._versions: tuple[tuple[str, int], list[Earlier]] | None = None
+        # The ledger's versions of the current batch's claims, read in one query.
+        self._batch: tuple[frozenset[str], dict[str, list[PriorVersion]]] | None = None
+
+    def prefetch(self, claim_ids: frozenset[str]) -> None:
+        """Read the ledger's versions of a batch's claims in one query (again for the same set: free)."""
+        if self._batch is not None and self._batch[0] is claim_ids:
+            return
+        self._batch = (claim_ids, self.ledger.versions_of(sorted(claim_ids)))
 
     def hash_of(self, encounter: Encounter | PharmacyEncounter) -> str:
         """Return the encounter's content hash, computed once however many rules ask."""
@@ -121,6 +129,9 @@ class History:
         key = (claim_id, self.journal.added)
         if self._versions is not None and self._versions[0] == key:
             return self._versions[1]
+        prior = None
+        if self._batch is not None and claim_id in self._batch[0]:
+            prior = self._batch[1].get(claim_id, [])
         out = [
             Earlier(
                 v.content_hash,
@@ -128,9 +139,10 @@ class History:
                 f"{v.file_name} (run {v.run_id}, {v.recorded_at[:10]})",
                 v.status == REJECTED,
             )
-            for v in self.ledger.versions(claim_id)
+            for v in (prior if prior is not None else self.ledger.versions(claim_id))
         ]
-        out += [Earlier(h, f, f"{o} (this run)", False) for h, f, o in self.journal.versions(claim_id)]
+        if self.journal.might_have(claim_id):
+            out += [Earlier(h, f, f"{o} (this run)", False) for h, f, o in self.journal.versions(claim_id)]
         self._versions = (key, out)
         return out
 

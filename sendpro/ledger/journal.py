@@ -34,6 +34,12 @@ CREATE INDEX encounters_original ON encounters (original_claim_id);
 """
 
 
+def _bits(claim_id: str) -> tuple[int, int]:
+    """Two bit positions for the journal's Bloom filter (Python's string hash is stable within a run)."""
+    h = hash(claim_id) & 0xFFFFFFFFFFFF
+    return h & 0x7FFFFF, (h >> 23) & 0x7FFFFF
+
+
 class RunJournal:
     """Encounters routed by the current run (``output`` None: held in a rejects file)."""
 
@@ -48,6 +54,10 @@ class RunJournal:
         self.db.execute("BEGIN")
         #: Encounters recorded so far (lets readers cache lookups between additions).
         self.added = 0
+        # A Bloom filter of the claim ids recorded: most claims appear once in a run,
+        # and a fixed-size filter answers "never seen" without a query (a "maybe"
+        # still asks the database, so it is never wrong). 2**23 bits = 1 MiB.
+        self._seen = bytearray(1 << 20)
 
     def add(
         self,
@@ -81,6 +91,12 @@ class RunJournal:
             ),
         )
         self.added += 1
+        for bit in _bits(claim_id):
+            self._seen[bit >> 3] |= 1 << (bit & 7)
+
+    def might_have(self, claim_id: str) -> bool:
+        """Return False when ``claim_id`` was certainly not recorded in this run (True: maybe)."""
+        return all(self._seen[bit >> 3] & (1 << (bit & 7)) for bit in _bits(claim_id))
 
     def versions(self, claim_id: str) -> list[tuple[str, str | None, str | None]]:
         """Return ``(content hash, frequency, output)`` of this run's versions of ``claim_id`` that were written."""

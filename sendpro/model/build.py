@@ -9,6 +9,7 @@ reports rows that disagree). Rows of one claim are contiguous and share
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -105,59 +106,63 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
     )
 
 
-def _line(r: tuple[Any, ...], ix: dict[str, int]) -> ServiceLine:
+@dataclass(frozen=True, slots=True)
+class _LinePlan:
+    """Column positions of a line row, looked up once per batch rather than once per line."""
+
+    adjustments: tuple[tuple[int, int, int], ...]
+    modifiers: tuple[int, ...]
+    pointers: tuple[int, ...]
+    fields: tuple[tuple[str, int], ...]
+    decimals: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, ix: dict[str, int]) -> _LinePlan:
+        """Return the plan for a frame's column index."""
+        plain = {
+            "row_no": "_row",
+            "line_number": "line_number",
+            "procedure_code": "procedure_code",
+            "revenue_code": "revenue_code",
+            "unit_type": "unit_type",
+            "from_date": "line_from_date",
+            "to_date": "line_to_date",
+            "charge": "line_charge",
+            "paid": "line_paid",
+            "allowed": "line_allowed",
+            "place_of_service": "line_place_of_service",
+            "rendering_npi": "line_rendering_npi",
+            "ndc_code": "ndc_code",
+            "ndc_unit": "ndc_unit",
+            "tooth_number": "tooth_number",
+            "tooth_surfaces": "tooth_surfaces",
+            "oral_cavity_area": "oral_cavity_area",
+        }
+        return cls(
+            tuple(
+                (ix[f"line_adj_group_{n}"], ix[f"line_adj_reason_{n}"], ix[f"line_adj_amount_{n}"]) for n in (1, 2, 3)
+            ),
+            tuple(ix[f"modifier_{n}"] for n in range(1, 5)),
+            tuple(ix[f"dx_pointer_{n}"] for n in range(1, 5)),
+            tuple((name, ix[column]) for name, column in plain.items()),
+            (("units", ix["units"]), ("ndc_quantity", ix["ndc_quantity"])),
+        )
+
+
+def _line(r: tuple[Any, ...], plan: _LinePlan) -> ServiceLine:
     adjustments = tuple(
-        Adjustment(
-            r[ix[f"line_adj_group_{n}"]],
-            r[ix[f"line_adj_reason_{n}"]],
-            r[ix[f"line_adj_amount_{n}"]],
-        )
-        for n in (1, 2, 3)
-        if any(r[ix[f"line_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
+        Adjustment(r[g], r[c], r[a])
+        for g, c, a in plan.adjustments
+        if r[g] is not None or r[c] is not None or r[a] is not None
     )
-    modifiers = tuple(
-        m
-        for m in (
-            r[ix["modifier_1"]],
-            r[ix["modifier_2"]],
-            r[ix["modifier_3"]],
-            r[ix["modifier_4"]],
-        )
-        if m is not None
-    )
-    pointers = tuple(
-        p
-        for p in (
-            r[ix["dx_pointer_1"]],
-            r[ix["dx_pointer_2"]],
-            r[ix["dx_pointer_3"]],
-            r[ix["dx_pointer_4"]],
-        )
-        if p is not None
-    )
+    values = {name: r[i] for name, i in plan.fields}
+    for name, i in plan.decimals:
+        values[name] = _dec(r[i])
     return ServiceLine(
-        row_no=r[ix["_row"]],
-        line_number=r[ix["line_number"]],
-        procedure_code=r[ix["procedure_code"]],
-        modifiers=modifiers,
-        revenue_code=r[ix["revenue_code"]],
-        units=_dec(r[ix["units"]]),
-        unit_type=r[ix["unit_type"]],
-        from_date=r[ix["line_from_date"]],
-        to_date=r[ix["line_to_date"]],
-        charge=r[ix["line_charge"]],
-        paid=r[ix["line_paid"]],
-        allowed=r[ix["line_allowed"]],
+        modifiers=tuple(r[i] for i in plan.modifiers if r[i] is not None),
         adjustments=adjustments,
-        dx_pointers=pointers,
-        place_of_service=r[ix["line_place_of_service"]],
-        rendering_npi=r[ix["line_rendering_npi"]],
-        ndc_code=r[ix["ndc_code"]],
-        ndc_quantity=_dec(r[ix["ndc_quantity"]]),
-        ndc_unit=r[ix["ndc_unit"]],
-        tooth_number=r[ix["tooth_number"]],
-        tooth_surfaces=r[ix["tooth_surfaces"]],
-        oral_cavity_area=r[ix["oral_cavity_area"]],
+        dx_pointers=tuple(r[i] for i in plan.pointers if r[i] is not None),
+        **values,
     )
 
 
@@ -231,6 +236,7 @@ def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encou
     hx = _Row(_HEAD_COLS).index
     lx = _Row(_LINE_COLS).index
     seq_i, row_i, nolines_i = lx["_claim_seq"], lx["_row"], lx["_nolines"]
+    plan = _LinePlan.of(lx)
     pos = 0
     total = len(line_rows)
     for h in heads:
@@ -241,6 +247,6 @@ def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encou
             r = line_rows[pos]
             rows.append(r[row_i])
             if not r[nolines_i]:
-                lines.append(_line(r, lx))
+                lines.append(_line(r, plan))
             pos += 1
         yield seq, _encounter(file, h, hx, lines, tuple(rows))

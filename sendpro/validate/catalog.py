@@ -72,6 +72,17 @@ def catalog() -> list[CatalogEntry]:
         entries.append(CatalogEntry(px_code("seg", ack), "error", "x12.seg", f"pyx12: {text} (IK304 {ack})", ""))
     for ack, text in ELEMENT_CODES.items():
         entries.append(CatalogEntry(px_code("ele", ack), "error", "x12.ele", f"pyx12: {text} (IK403 {ack})", ""))
+    entries.append(
+        CatalogEntry(
+            "OB001",
+            "error",
+            "output.balance",
+            "A claim of the written 837 does not balance: CLM02 is not the sum of the line charges, "
+            "or AMT*D not the sum of SVD02.",
+            "Checked on every 837 sendpro writes, when it re-reads the file to reconcile. The input rules "
+            "(CL015, CL016) make it impossible, so it is a sendpro bug: the file is not published.",
+        )
+    )
     for code, (name, summary) in NCPDP_CHECKS.items():
         entries.append(CatalogEntry(code, "error", name, summary, "Checked on NCPDP output and by sendpro validate."))
     for cls in (

@@ -82,6 +82,9 @@ class Rule:
         """End a file; yield issues that needed the whole file."""
         return iter(())
 
+    def begin_batch(self, claim_ids: frozenset[str]) -> None:
+        """Prepare for a batch's claims (e.g. look them all up at once); the default does nothing."""
+
     @classmethod
     def summary(cls) -> str:
         """Return the first line of the rule's docstring."""

@@ -7,6 +7,7 @@ the segments actually there. Streaming, so memory stays flat.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,6 +30,9 @@ class X12Tally:
     line_paid: int = 0
     versions: set[str] = field(default_factory=set)
     control_numbers: list[str] = field(default_factory=list)
+    #: Claims whose CLM02 / AMT*D are not the sums of their lines: (claim id, what), the first 20.
+    unbalanced: list[tuple[str, str]] = field(default_factory=list)
+    unbalanced_count: int = 0
 
 
 def _cents(text: str) -> int:
@@ -76,39 +80,113 @@ def iter_segments(path: Path, chunk_size: int = 1 << 20) -> Iterator[tuple[int, 
                 return
 
 
-def tally_837(path: Path) -> X12Tally:
-    """Count claims, lines and money in an 837 file (P, I or D).
+#: The segments reconciliation reads; the others are only counted.
+_TALLIED = ("ISA", "GS", "ST", "CLM", "LX", "SV1", "SV2", "SV3", "SVD", "AMT")
+
+
+class _ClaimBalance:
+    """One claim's charge and paid against its lines' (CLM02 = sum of line charges, AMT*D = sum of SVD02)."""
+
+    __slots__ = ("claim_id", "charge", "paid", "line_charge", "line_paid")
+
+    def __init__(self, claim_id: str, charge: int) -> None:
+        self.claim_id = claim_id
+        self.charge = charge
+        self.paid = 0
+        self.line_charge = 0
+        self.line_paid = 0
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.charge != self.line_charge:
+            out.append(f"CLM02 {self.charge / 100:.2f} is not the sum of the line charges {self.line_charge / 100:.2f}")
+        if self.paid != self.line_paid:
+            out.append(f"AMT*D {self.paid / 100:.2f} is not the sum of SVD02 {self.line_paid / 100:.2f}")
+        return out
+
+
+def tally_837(path: Path, chunk_size: int = 1 << 20) -> X12Tally:
+    """Count claims, lines and money in an 837 file (P, I or D), and check each claim balances.
 
     Claim charge is CLM02; claim paid is AMT*D of loop 2320; line charge is
-    SV102 / SV203 / SV302; line paid is SVD02.
+    SV102 / SV203 / SV302; line paid is SVD02. A claim whose CLM02 or AMT*D is
+    not the sum of its lines is listed in :attr:`X12Tally.unbalanced` (the input
+    rules make that impossible, so it is a sendpro bug). Only the segments that
+    matter are parsed: a regular expression finds them in each chunk of text.
     """
     t = X12Tally()
-    for _, el in iter_segments(path):
-        seg = el[0]
-        t.segments += 1
-        if seg == "CLM":
-            t.claims += 1
-            t.charge += _cents(el[2])
-        elif seg == "LX":
-            t.lines += 1
-        elif seg in ("SV1", "SV3"):
-            t.line_charge += _cents(el[2])
-        elif seg == "SV2":
-            t.line_charge += _cents(el[3])
-        elif seg == "SVD":
-            t.line_paid += _cents(el[2])
-        elif seg == "AMT" and el[1] == "D":
-            t.paid += _cents(el[2])
-        elif seg == "ST":
-            t.transactions += 1
-            if len(el) > 3:
-                t.versions.add(el[3])
-        elif seg == "GS":
-            t.groups += 1
-        elif seg == "ISA":
-            t.interchanges += 1
-            t.control_numbers.append(el[13])
+    with path.open("r", encoding="ascii", errors="replace", newline="") as handle:
+        head = handle.read(106)
+        if len(head) < 106 or not head.startswith("ISA"):
+            raise ValueError(f"{path.name} does not start with an ISA segment")
+        element, terminator = head[3], head[105]
+        found = re.compile(
+            rf"(?:^|(?<={re.escape(terminator)}))[\r\n]*({'|'.join(_TALLIED)}){re.escape(element)}"
+            rf"([^{re.escape(terminator)}]*)"
+        )
+        claim: _ClaimBalance | None = None
+        buffer = head
+        while True:
+            chunk = handle.read(chunk_size)
+            buffer += chunk
+            cut = buffer.rfind(terminator) + 1 if chunk else len(buffer)
+            text, buffer = buffer[:cut], buffer[cut:]
+            t.segments += text.count(terminator) + (0 if chunk or not text.strip() or text.endswith(terminator) else 1)
+            for match in found.finditer(text):
+                claim = _tally_segment(t, match.group(1), match.group(2).split(element), claim)
+            if not chunk:
+                break
+    _close_claim(t, claim)
     return t
+
+
+def _tally_segment(t: X12Tally, seg: str, el: list[str], claim: _ClaimBalance | None) -> _ClaimBalance | None:
+    """Add one segment to the tally; return the claim being read."""
+    if seg == "CLM":
+        _close_claim(t, claim)
+        charge = _cents(el[1])
+        t.claims += 1
+        t.charge += charge
+        return _ClaimBalance(el[0], charge)
+    if seg == "LX":
+        t.lines += 1
+    elif seg in ("SV1", "SV3", "SV2"):
+        cents = _cents(el[2] if seg == "SV2" else el[1])
+        t.line_charge += cents
+        if claim is not None:
+            claim.line_charge += cents
+    elif seg == "SVD":
+        cents = _cents(el[1])
+        t.line_paid += cents
+        if claim is not None:
+            claim.line_paid += cents
+    elif seg == "AMT" and el[0] == "D":
+        cents = _cents(el[1])
+        t.paid += cents
+        if claim is not None:
+            claim.paid += cents
+    elif seg == "ST":
+        _close_claim(t, claim)
+        t.transactions += 1
+        if len(el) > 2:
+            t.versions.add(el[2])
+        return None
+    elif seg == "GS":
+        t.groups += 1
+    elif seg == "ISA":
+        t.interchanges += 1
+        t.control_numbers.append(el[12])
+    return claim
+
+
+def _close_claim(t: X12Tally, claim: _ClaimBalance | None) -> None:
+    if claim is None:
+        return
+    problems = claim.problems()
+    if problems:
+        t.unbalanced_count += 1
+        if len(t.unbalanced) < 20:  # enough to name the bug; the count says how many
+            t.unbalanced.append((claim.claim_id, "; ".join(problems)))
 
 
 def claims_at_segments(path: Path, segment_numbers: Iterable[int]) -> dict[int, str]:

@@ -81,10 +81,10 @@ class SegmentWriter:
 
     def segment(self, *elements: str | None) -> None:
         """Write one segment; ``None`` is an empty element and trailing empties are dropped."""
-        values = ["" if e is None else e for e in elements]
-        while values and values[-1] == "":
-            values.pop()
-        self.out.write(self._element.join(values) + self._end)
+        n = len(elements)
+        while n and not elements[n - 1]:  # None and "" are the only empty values
+            n -= 1
+        self.out.write(self._element.join([e or "" for e in elements[:n]]) + self._end)
         self.count += 1
         self.total += 1
 

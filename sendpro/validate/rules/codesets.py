@@ -23,10 +23,12 @@ from sendpro.validate.rules.fields import FieldRule
 
 #: Where the date of service of a claim-level code comes from: institutional
 #: claims by the discharge (statement through) date, as ICD releases are chosen;
-#: the others by the claim's first service date.
+#: the others by the service date of the claim's first line (claim-level values
+#: are checked on the claim's first row; a window over the claim would cost a
+#: sort per batch for what is, in extracts, almost always the earliest date).
 CLAIM_DATE = pl.coalesce(
     pl.when(pl.col("claim_type") == "I").then(pl.col("statement_to")),
-    pl.col("line_from_date").min().over("_claim_seq"),
+    pl.col("line_from_date"),
     pl.col("statement_from"),
 )
 #: A line-level code's date: the line's own service date.

@@ -42,36 +42,44 @@ class FieldRule(FrameRule):
         """Return the template parameters for one failing value."""
         raise NotImplementedError
 
-    def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
-        """Yield one issue per failing (row, field)."""
-        assert self.context is not None
-        masks: dict[str, pl.Expr] = {}
+    def masks(self) -> dict[str, pl.Expr]:
+        """Return, per checked field, the expression true on its failing rows."""
+        out: dict[str, pl.Expr] = {}
         for fd in self.fields():
             m = self.mask(fd)
             if m is not None:
-                masks[fd.name] = (m & applies_mask(fd)).fill_null(False)
+                out[fd.name] = (m & applies_mask(fd)).fill_null(False)
+        return out
+
+    def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
+        """Yield one issue per failing (row, field)."""
+        masks = self.masks()
         if not masks or frame.height == 0:
             return
         counts = frame.select([m.sum().alias(n) for n, m in masks.items()]).row(0)
         for (name, mask), count in zip(masks.items(), counts, strict=True):
-            if not count:
-                continue
-            fd = next(f for f in self.fields() if f.name == name)
-            label = column_label(self.context.layout, name)
-            types = frame.filter(mask)["claim_type"].to_list() if "claim_type" in frame.columns else []
-            for i, row in enumerate(failing_rows(frame, mask, fd.level, name)):
-                claim_type = types[i] if i < len(types) else None
-                params = self.render(fd, row.value, claim_type)
-                yield self.issue(
-                    record_no=row.record_no,
-                    field=name,
-                    claim_id=row.claim_id,
-                    line_no=row.line_no,
-                    value=row.value,
-                    member_id=row.member_id,
-                    column=label,
-                    **params,
-                )
+            if count:
+                yield from self.field_issues(frame, name, mask)
+
+    def field_issues(self, frame: pl.DataFrame, name: str, mask: pl.Expr) -> Iterator[Issue]:
+        """Yield the issues of one field whose mask holds on some rows of ``frame``."""
+        assert self.context is not None
+        fd = self.catalog.by_name[name]
+        label = column_label(self.context.layout, name)
+        types = frame.filter(mask)["claim_type"].to_list() if "claim_type" in frame.columns else []
+        for i, row in enumerate(failing_rows(frame, mask, fd.level, name)):
+            claim_type = types[i] if i < len(types) else None
+            params = self.render(fd, row.value, claim_type)
+            yield self.issue(
+                record_no=row.record_no,
+                field=name,
+                claim_id=row.claim_id,
+                line_no=row.line_no,
+                value=row.value,
+                member_id=row.member_id,
+                column=label,
+                **params,
+            )
 
 
 def _group_fields(

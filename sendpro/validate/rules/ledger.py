@@ -29,6 +29,12 @@ class _LedgerRule(RecordRule):
         history = self.context.extra.get("history")
         return history if isinstance(history, History) else None
 
+    def begin_batch(self, claim_ids: frozenset[str]) -> None:
+        """Read the ledger's versions of the batch's claims in one query."""
+        history = self.history()
+        if history is not None:
+            history.prefetch(claim_ids)
+
     def adjustment(self, encounter: Any) -> tuple[History, str] | None:
         """Return (history, original claim id) for a replacement or void under a ledger, else None."""
         history = self.history()
