@@ -14,7 +14,7 @@ from sendpro.flatfile.layout import load_layout
 from sendpro.flatfile.tally import tally_file
 from sendpro.model.typing import clean_text
 from sendpro.sample import COLUMNS, write_sample
-from sendpro.x12.scan import iter_segments, tally_837
+from sendpro.x12.scan import X12Tally, iter_segments, tally_837
 from tests.helpers import claim_rows, mce_text, test_config, write_mce
 
 pytestmark = pytest.mark.integration
@@ -496,3 +496,24 @@ def test_pharmacy_seeded_defects_reconcile_and_read_back(tmp_path: Path, profile
             row = inputs[by_ref[str(values["transaction_reference"])]]
             for key in ("ndc", "rx_number", "member_id", "total_amount_paid", "date_of_service", "quantity_dispensed"):
                 assert _same(row[key], values[key]), (key, row[key], values[key])
+
+
+def test_an_unbalanced_837_is_a_bug_and_is_not_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows({"mce_claim_id": "C1"}))
+    real = api.tally_837
+
+    def off_by_a_cent(path: Path) -> X12Tally:
+        found = real(path)
+        found.unbalanced = [("C1", "AMT*D 174.99 is not the sum of SVD02 175.00")]
+        return found
+
+    monkeypatch.setattr(api, "tally_837", off_by_a_cent)
+    with pytest.raises(OutputValidationError):
+        api.convert_files([src], tmp_path / "out", test_config())
+    assert not list((tmp_path / "out").glob("*.x12"))
+    issue = json.loads((tmp_path / "out" / "errors.jsonl").read_text().splitlines()[0])
+    assert (issue["code"], issue["severity"], issue["claim_id"]) == ("OB001", "error", "C1")
+    # With the balancing rules turned off the user chose to send it: a warning, and the file goes out.
+    report = api.convert_files([src], tmp_path / "out2", test_config(ignore=("CL016",)))
+    assert report.exit_code == 0 and list((tmp_path / "out2").glob("*.x12"))
+    assert report.issues.by_code == {"OB001": 1}

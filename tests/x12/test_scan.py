@@ -272,3 +272,23 @@ def test_claims_at_segments_one_line_file(encs: list[Encounter], tmp_path: Path)
     segs = [[]] + parse(text, "|", "!")
     sv1 = [n for n, s in enumerate(segs) if s and s[0] == "SV1"]
     assert claims_at_segments(path, sv1) == {sv1[0]: "C1", sv1[1]: "C1", sv1[2]: "Z1", sv1[3]: "Z1"}
+
+
+def test_tally_names_claims_that_do_not_balance(tmp_path: Path) -> None:
+    golden = Path(__file__).resolve().parents[2] / "fixtures" / "x12" / "basic-professional" / "expected.x12"
+    text = golden.read_text(encoding="ascii")
+    assert tally_837(golden).unbalanced == []
+    broken = tmp_path / "broken.x12"
+    # PRO-0001's AMT*D no longer matches its SVD02s, PRO-0002's CLM02 no longer its SV102s.
+    first = text.index("AMT*D*175~")
+    second = text.index("CLM*PRO-0002*250")
+    text = text[:first] + "AMT*D*170~" + text[first + len("AMT*D*175~") :]
+    text = text.replace("CLM*PRO-0002*250", "CLM*PRO-0002*251")
+    broken.write_text(text, encoding="ascii")
+    found = tally_837(broken)
+    assert found.unbalanced_count == 2 and second > 0
+    assert found.unbalanced == [
+        ("PRO-0001", "AMT*D 170.00 is not the sum of SVD02 175.00"),
+        ("PRO-0002", "CLM02 251.00 is not the sum of the line charges 250.00"),
+    ]
+    assert tally_837(broken, chunk_size=5) == found  # chunk boundaries inside segments change nothing

@@ -156,6 +156,7 @@ class _ReferenceRule(FrameRule):
     """Base: a frame rule that joins each batch with a reference file."""
 
     category = Category.BUSINESS
+    scope = Scope.CLAIM
     scope_level: ClassVar[Level] = Level.CLAIM
 
     def failing(self, frame: pl.DataFrame) -> pl.DataFrame:
