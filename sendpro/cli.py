@@ -568,14 +568,37 @@ def rules(verbose: bool, brief: bool, select: str | None, as_json: bool) -> None
     help="Share of claims that get one seeded defect.",
 )
 @click.option(
+    "--all-classes",
+    is_flag=True,
+    help="Seed defects of every rule class (code sets, MassHealth edits, situational and balancing rules), "
+    "not only the basic ones; the classes that need a code list or a reference file show with --references.",
+)
+@click.option(
+    "--references",
+    "references_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write providers.csv, members.csv, code lists and a sendpro.toml wiring them into this directory, "
+    "agreeing with every claim but the seeded ones (convert with --config DIR/sendpro.toml).",
+)
+@click.option(
     "--layout",
     default=None,
     help="Write a fixed-width layout (e.g. mce-fw-example) instead of mce-v1.",
 )
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def sample(claims: int, types: str, seed: int, defects: float, layout: str | None, out_file: Path) -> None:
+def sample(
+    claims: int,
+    types: str,
+    seed: int,
+    defects: float,
+    all_classes: bool,
+    references_dir: Path | None,
+    layout: str | None,
+    out_file: Path,
+) -> None:
     """Write synthetic encounters (never real members, providers or claims), mce-v1 by default."""
-    from sendpro.sample import write_sample
+    from sendpro.sample import SampleReferences, write_references, write_sample
 
     chosen = tuple(t.strip().upper() for t in types.split(",") if t.strip())
     if not chosen or any(t not in ("P", "I", "D", "RX") for t in chosen) or ("RX" in chosen and len(chosen) > 1):
@@ -590,15 +613,32 @@ def sample(claims: int, types: str, seed: int, defects: float, layout: str | Non
             )
         if defects and lay.format.value != "delimited":
             raise click.BadParameter("seeded defects are only available for mce-v1 samples", param_hint="--defects")
+    refs = SampleReferences() if references_dir is not None else None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     temp = out_file.with_name(f".{out_file.name}.tmp")
     with temp.open("w", encoding="utf-8", newline="\n") as handle:
-        summary = write_sample(handle, claims, types=chosen, seed=seed, defect_rate=defects, layout=lay)
+        summary = write_sample(
+            handle,
+            claims,
+            types=chosen,
+            seed=seed,
+            defect_rate=defects,
+            layout=lay,
+            all_classes=all_classes,
+            references=refs,
+        )
     os.replace(temp, out_file)
     click.echo(
         f"{out_file}: {summary.claims} claims, {summary.rows} rows, {len(summary.defects)} seeded defect(s)",
         err=True,
     )
+    if references_dir is not None and refs is not None:
+        written = write_references(references_dir, refs)
+        click.echo(
+            f"{written.directory}: {written.providers.name}, {written.members.name}, "
+            f"{len(written.codesets)} code lists; convert with --config {written.config}",
+            err=True,
+        )
 
 
 # -- ledger: ack, status, reconcile -------------------------------------------------------------------

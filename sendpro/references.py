@@ -35,7 +35,8 @@ ENTITY_CATEGORIES = frozenset(
 )
 CATEGORIES = ENTITY_CATEGORIES | {"group_practice", "other"}
 
-_PROVIDER_COLUMNS = (
+#: The columns of providers.csv, in the order sendpro writes them.
+PROVIDER_COLUMNS = (
     "npi",
     "entity_type",
     "provider_type",
@@ -46,7 +47,7 @@ _PROVIDER_COLUMNS = (
     "enrolled_from",
     "enrolled_to",
 )
-_MEMBER_COLUMNS = ("member_id", "eligible_from", "eligible_to")
+MEMBER_COLUMNS = ("member_id", "eligible_from", "eligible_to")
 
 
 def _read(path: Path, columns: tuple[str, ...], required: tuple[str, ...], what: str) -> pl.DataFrame:
@@ -94,7 +95,7 @@ class Providers:
         Raises:
             UsageError: the file is unreadable, misses ``npi``, or holds a bad date or category.
         """
-        frame = _read(path, _PROVIDER_COLUMNS, ("npi",), "provider reference file")
+        frame = _read(path, PROVIDER_COLUMNS, ("npi",), "provider reference file")
         bad = frame.filter(pl.col("category").is_not_null() & ~pl.col("category").is_in(sorted(CATEGORIES)))
         if bad.height:
             raise UsageError(
@@ -124,7 +125,7 @@ class Members:
         Raises:
             UsageError: the file is unreadable, misses ``member_id``, or holds a bad date.
         """
-        return cls(path, _read(path, _MEMBER_COLUMNS, ("member_id",), "member reference file"))
+        return cls(path, _read(path, MEMBER_COLUMNS, ("member_id",), "member reference file"))
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,19 @@ with the rule code that must catch it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from sendpro.flatfile.fixedwidth import write_fixed_width
 from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.fields import FIELDS
 from sendpro.model.rx_fields import RX_FIELDS
-from sendpro.references import OrderedServices
+from sendpro.references import PROVIDER_COLUMNS, OrderedServices
 from sendpro.resources import schemas_dir
 
 COLUMNS: tuple[str, ...] = tuple(fd.name for fd in FIELDS)
@@ -711,6 +714,666 @@ DEFECTS: tuple[Callable[[list[dict[str, str]]], str | None], ...] = (
 )
 
 
+# -- every rule class: code sets, MassHealth edits, situational and balancing rules ----------------------
+#
+# These defects make a sample that exercises each rule class, and none of them is
+# in DEFECTS, TYPE_DEFECTS or RX_DEFECTS: a sample written without ``all_classes``
+# stays byte for byte what it was (fixtures/x12/make_inputs.py and the demo extract
+# are generated from those pools). Each defect changes one thing that exactly one
+# rule reports. Those that need a code list or a reference file work with
+# SampleReferences: the defect puts a code in the claim that the sample's lists
+# leave out on purpose (UNLISTED), or gives the claim a provider or member of its
+# own that the reference files describe so that they disagree with this claim only.
+
+Defect = Callable[[list[dict[str, str]]], str | None]
+
+#: Codes the all-classes defects put into claims and the sample's code lists leave
+#: out on purpose, by code set, so each is reported by its list rule (CS001...).
+UNLISTED: dict[str, str] = {
+    "icd10cm": "J0699",  # no such ICD-10-CM code (J06.9 has no subcodes)
+    "icd10pcs": "0DTJ0ZZ",
+    "cpt": "99499",
+    "cdt": "D9999",
+    "ndc": "00071015599",
+    "revenue": "0999",
+    "taxonomy": "207Q00001X",
+}
+#: A MassHealth provider type that may not order or refer (edit #16): not in ORP_TYPES.
+_UNAUTHORIZED_TYPE = "20"
+_PHYSICIAN_TYPE = "01"
+
+
+def _cents(text: str | None) -> int:
+    return int(round(float(text or 0) * 100))
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text or "", "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _ymd(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def _set(rows: list[dict[str, str]], **values: str) -> None:
+    """Set claim-level values: every row of a claim repeats them."""
+    for r in rows:
+        r.update(values)
+
+
+def _service_dates(rows: list[dict[str, str]]) -> list[dt.date]:
+    """Return the real dates of service of a claim (line dates, statement period, fill date)."""
+    keys = ("line_from_date", "line_to_date", "statement_from", "statement_to", "date_of_service")
+    return [d for r in rows for k in keys if (d := _date(r.get(k))) is not None]
+
+
+def _claim_number(rows: list[dict[str, str]]) -> int:
+    """Return the claim's position in its sample (claim ids end with it, 9 digits)."""
+    return int(rows[0]["mce_claim_id"][-9:])
+
+
+def _own_npi(rows: list[dict[str, str]]) -> str:
+    """Return a valid NPI no other claim of the sample uses (the generator's NPIs all start with 1)."""
+    return npi_with_check_digit(f"2{_claim_number(rows) % 10**8:08d}")
+
+
+def _own_member(rows: list[dict[str, str]]) -> str:
+    """Return a 12-digit member id no other claim uses (the generator's start with 1)."""
+    return f"2{_claim_number(rows) % 10**11:011d}"
+
+
+def _medical(rows: list[dict[str, str]], *types: str) -> bool:
+    return not _rx(rows) and rows[0].get("claim_type") in types
+
+
+def _inpatient(rows: list[dict[str, str]]) -> bool:
+    return _medical(rows, "I") and rows[0].get("type_of_bill", "")[:2] in ("11", "12")
+
+
+@functools.cache
+def _ordered() -> OrderedServices:
+    return OrderedServices.read(schemas_dir() / "references" / "ordered-services.toml")
+
+
+def _defect_cs_icd10cm(rows: list[dict[str, str]]) -> str | None:
+    """The last diagnosis is a code the ICD-10-CM list does not hold."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    slots = [n for n in range(1, 13) if rows[0].get(f"dx_{n}")]
+    if not slots:
+        return None
+    _set(rows, **{f"dx_{slots[-1]}": UNLISTED["icd10cm"]})
+    return "CS001"
+
+
+def _defect_cs_icd10pcs(rows: list[dict[str, str]]) -> str | None:
+    """An inpatient stay's procedure is not in the ICD-10-PCS list (added, dated, when the stay had none)."""
+    if not _inpatient(rows):
+        return None
+    day = rows[0].get("icd_pcs_date_1") or rows[0]["statement_from"]
+    _set(rows, icd_pcs_1=UNLISTED["icd10pcs"], icd_pcs_date_1=day)
+    return "CS002"
+
+
+def _defect_cs_procedure_shape(rows: list[dict[str, str]]) -> str | None:
+    """A professional line's procedure code is neither HCPCS nor CPT in shape (a mistyped CPT code)."""
+    if not _medical(rows, "P"):
+        return None
+    rows[-1]["procedure_code"] = "9921A"
+    return "CS003"
+
+
+def _defect_cs_cpt(rows: list[dict[str, str]]) -> str | None:
+    """A professional line's CPT code is not in the CPT list (not an ordered service, so MH150 stays quiet)."""
+    if not _medical(rows, "P"):
+        return None
+    rows[-1]["procedure_code"] = UNLISTED["cpt"]
+    return "CS003"
+
+
+def _defect_cs_cdt(rows: list[dict[str, str]]) -> str | None:
+    """A dental line's procedure is not in the CDT list."""
+    if not _medical(rows, "D"):
+        return None
+    rows[0]["procedure_code"] = UNLISTED["cdt"]
+    return "CS004"
+
+
+def _defect_cs_ndc(rows: list[dict[str, str]]) -> str | None:
+    """A drug line (revenue 0636) or a fill carries an NDC the NDC list does not hold."""
+    if _rx(rows):
+        rows[0]["ndc"] = UNLISTED["ndc"]
+        return "CS005"
+    if not _medical(rows, "I"):
+        return None
+    for r in rows:
+        if r.get("revenue_code") == "0636":
+            r.update(ndc_code=UNLISTED["ndc"], ndc_quantity="1", ndc_unit="UN")
+            return "CS005"
+    return None
+
+
+def _defect_cs_revenue(rows: list[dict[str, str]]) -> str | None:
+    """An institutional line's revenue code is not in the revenue code list (never a room line: units are days)."""
+    if not _medical(rows, "I"):
+        return None
+    for r in reversed(rows):
+        if not r.get("revenue_code", "").startswith("01"):
+            r["revenue_code"] = UNLISTED["revenue"]
+            return "CS006"
+    return None
+
+
+def _defect_cs_pos(rows: list[dict[str, str]]) -> str | None:
+    """The place of service is not a CMS place of service code (the bundled list)."""
+    if not _medical(rows, "P", "D"):
+        return None
+    _set(rows, place_of_service="98")
+    return "CS007"
+
+
+def _defect_cs_carc(rows: list[dict[str, str]]) -> str | None:
+    """A line adjustment reason carries its group too (``CO45``): not a CARC."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    for r in rows:
+        if r.get("line_adj_reason_1"):
+            r["line_adj_reason_1"] = r["line_adj_group_1"] + r["line_adj_reason_1"]
+            return "CS008"
+    return None
+
+
+def _defect_cs_state(rows: list[dict[str, str]]) -> str | None:
+    """The member's state is not a US state or territory code."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    _set(rows, member_state="ZZ")
+    return "CS009"
+
+
+def _defect_cs_taxonomy(rows: list[dict[str, str]]) -> str | None:
+    """The billing taxonomy is well formed but not in the taxonomy list."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    _set(rows, billing_taxonomy=UNLISTED["taxonomy"])
+    return "CS010"
+
+
+def _defect_mh_billing_individual(rows: list[dict[str, str]]) -> str | None:
+    """The billing NPI is an individual's (its own NPI, which the provider file lists as entity type 1)."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    _set(rows, billing_npi=_own_npi(rows))
+    return "MH040"
+
+
+def _defect_mh_negative_line(rows: list[dict[str, str]]) -> str | None:
+    """A recoupment booked as a negative line paid amount (adjustments and totals still balance)."""
+    if not _medical(rows, "P", "I", "D") or rows[0]["claim_status"] != "P":
+        return None
+    paid = [r for r in rows if _cents(r["line_paid"]) > 0 and r.get("line_adj_amount_1")]
+    if not paid:
+        return None
+    line = paid[-1]
+    cents = _cents(line["line_paid"])
+    line["line_paid"] = _money(-cents)
+    # charge - paid grew by twice the amount: the line's last adjustment takes it, so SV010 still holds.
+    last = max(n for n in (1, 2, 3) if line.get(f"line_adj_amount_{n}"))
+    line[f"line_adj_amount_{last}"] = _money(_cents(line[f"line_adj_amount_{last}"]) + 2 * cents)
+    _set(rows, total_paid=_money(sum(_cents(r["line_paid"]) for r in rows)))
+    return "MH060"
+
+
+def _defect_mh_service_after_adjudication(rows: list[dict[str, str]]) -> str | None:
+    """The claim was adjudicated the day before its first date of service."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    dates = _service_dates(rows)
+    if not dates:
+        return None
+    _set(rows, adjudication_date=_ymd(min(dates) - dt.timedelta(days=1)))
+    return "MH070"
+
+
+def _defect_mh_member_id_format(rows: list[dict[str, str]]) -> str | None:
+    """The MCE's own member number instead of the 12-digit MassHealth ID (the member file holds it too)."""
+    _set(rows, member_id=f"MCE{_claim_number(rows) % 10**9:09d}")
+    return "MH100"
+
+
+def _defect_mh_member_unknown(rows: list[dict[str, str]]) -> str | None:
+    """A member id the member file does not hold."""
+    _set(rows, member_id=_own_member(rows))
+    return "MH101"
+
+
+def _defect_mh_member_not_eligible(rows: list[dict[str, str]]) -> str | None:
+    """A member whose only eligibility span ended the day before the first date of service."""
+    if not _service_dates(rows):
+        return None
+    _set(rows, member_id=_own_member(rows))
+    return "MH102"
+
+
+def _defect_mh_newborn(rows: list[dict[str, str]]) -> str | None:
+    """A liveborn infant diagnosis (Z38) as principal diagnosis under an adult member's id."""
+    if not _medical(rows, "P"):
+        return None
+    dob, dates = _date(rows[0].get("member_dob")), _service_dates(rows)
+    if dob is None or not dates or min(dates) - dob <= dt.timedelta(days=366):
+        return None
+    _set(rows, dx_1="Z3800")
+    return "MH103"
+
+
+def _defect_mh_line_gap(rows: list[dict[str, str]]) -> str | None:
+    """The last line is numbered one past its place: a line seems missing."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    rows[-1]["line_number"] = str(int(rows[-1]["line_number"]) + 1)
+    return "MH110"
+
+
+def _defect_mh_rendering_unlinked(rows: list[dict[str, str]]) -> str | None:
+    """The rendering clinician joined the billing group the day after the service (provider file)."""
+    if not _medical(rows, "P", "D") or not rows[0].get("rendering_npi"):
+        return None
+    _set(rows, rendering_npi=_own_npi(rows))
+    return "MH140"
+
+
+def _defect_mh_referring_missing(rows: list[dict[str, str]]) -> str | None:
+    """A lab test on a professional claim that names no ordering provider."""
+    if not _medical(rows, "P"):
+        return None
+    ordered = _ordered()
+    if not any(ordered.category_of(r.get("procedure_code", "")) for r in rows):
+        rows[-1]["procedure_code"] = "85025"
+    for r in rows:
+        for key in ("referring_npi", "referring_last_name", "referring_first_name"):
+            r.pop(key, None)
+    return "MH150"
+
+
+def _defect_mh_referring_unauthorized(rows: list[dict[str, str]]) -> str | None:
+    """The referring provider (or prescriber) may not order or refer: wrong provider type, or enrollment ended."""
+    n = _claim_number(rows)
+    if _rx(rows):
+        rows[0]["prescriber_npi"] = _own_npi(rows)
+        return "MH160"
+    if not _medical(rows, "P", "I"):
+        return None
+    _set(
+        rows,
+        referring_npi=_own_npi(rows),
+        referring_last_name=_SURNAMES[n % len(_SURNAMES)],
+        referring_first_name=_GIVEN[n % len(_GIVEN)],
+    )
+    return "MH160"
+
+
+def _defect_mh_urgent_care(rows: list[dict[str, str]]) -> str | None:
+    """An urgent care center (provider file) bills in the office, or as an elective outpatient visit."""
+    if _medical(rows, "P") and rows[0].get("place_of_service") != "20":
+        for r in rows:  # an urgent care center bills as an entity: no rendering provider (MH140)
+            for key in ("rendering_npi", "rendering_last_name", "rendering_first_name"):
+                r.pop(key, None)
+    elif not _medical(rows, "I") or _inpatient(rows) or rows[0].get("admission_type") == "2":
+        return None
+    _set(rows, billing_npi=_own_npi(rows))
+    return "MH170"
+
+
+def _defect_cl_outpatient_line_date(rows: list[dict[str, str]]) -> str | None:
+    """An outpatient institutional line without its service date."""
+    if not _medical(rows, "I") or _inpatient(rows):
+        return None
+    rows[-1].update(line_from_date="", line_to_date="")
+    return "CL047"
+
+
+def _defect_cl_discharge_hour(rows: list[dict[str, str]]) -> str | None:
+    """A final inpatient claim of a discharged member without the discharge hour."""
+    first = rows[0]
+    if not _inpatient(rows) or first["claim_frequency"] not in "147" or first.get("patient_status") == "30":
+        return None
+    _set(rows, discharge_hour="")
+    return "CL048"
+
+
+def _defect_cl_born_after_service(rows: list[dict[str, str]]) -> str | None:
+    """The member was born the day after the first date of service."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    dates = _service_dates(rows)
+    if not dates:
+        return None
+    _set(rows, member_dob=_ymd(min(dates) + dt.timedelta(days=1)))
+    return "CL049"
+
+
+def _defect_cl_claim_adjustment(rows: list[dict[str, str]]) -> str | None:
+    """A claim-level copay that repeats money the lines already adjust."""
+    if not _medical(rows, "P", "I", "D"):
+        return None
+    _set(rows, claim_adj_group_1="PR", claim_adj_reason_1="3", claim_adj_amount_1="10.00")
+    return "CL060"
+
+
+def _defect_rx_negative_paid(rows: list[dict[str, str]]) -> str | None:
+    """An original fill whose ingredient cost is booked negative (the total still follows its formula)."""
+    row = rows[0]
+    if not _rx(rows) or row["claim_frequency"] != "1" or _cents(row["ingredient_cost_paid"]) <= 0:
+        return None
+    ingredient = -_cents(row["ingredient_cost_paid"])
+    total = ingredient + _cents(row["dispensing_fee_paid"]) - _cents(row["patient_pay_amount"])
+    row.update(ingredient_cost_paid=_money(ingredient), total_amount_paid=_money(total))
+    return "MH060"
+
+
+def _defect_rx_future_fill(rows: list[dict[str, str]]) -> str | None:
+    """A fill dated ten years ahead (a mistyped year), adjudicated the same day.
+
+    That is in the future for any run before then: sample dates lie in the months after ``start``.
+    """
+    row = rows[0]
+    day = _date(row["date_of_service"]) if _rx(rows) else None
+    if day is None:
+        return None
+    ahead = day.replace(year=day.year + 10, day=28 if (day.month, day.day) == (2, 29) else day.day)
+    row.update(date_of_service=_ymd(ahead), adjudication_date=_ymd(ahead))
+    return "MH070"
+
+
+#: Defects of the code set, MassHealth, situational and balancing classes for P, I and D claims
+#: (each returns None when it does not apply). Only ``all_classes`` samples use them.
+CLASS_DEFECTS: tuple[Defect, ...] = (
+    _defect_cs_icd10cm,
+    _defect_cs_icd10pcs,
+    _defect_cs_procedure_shape,
+    _defect_cs_cpt,
+    _defect_cs_cdt,
+    _defect_cs_ndc,
+    _defect_cs_revenue,
+    _defect_cs_pos,
+    _defect_cs_carc,
+    _defect_cs_state,
+    _defect_cs_taxonomy,
+    _defect_mh_billing_individual,
+    _defect_mh_negative_line,
+    _defect_mh_service_after_adjudication,
+    _defect_mh_member_id_format,
+    _defect_mh_member_unknown,
+    _defect_mh_member_not_eligible,
+    _defect_mh_newborn,
+    _defect_mh_line_gap,
+    _defect_mh_rendering_unlinked,
+    _defect_mh_referring_missing,
+    _defect_mh_referring_unauthorized,
+    _defect_mh_urgent_care,
+    _defect_cl_outpatient_line_date,
+    _defect_cl_discharge_hour,
+    _defect_cl_born_after_service,
+    _defect_cl_claim_adjustment,
+)
+
+#: The same for pharmacy claims: the rules whose models include pharmacy.
+RX_CLASS_DEFECTS: tuple[Defect, ...] = (
+    _defect_cs_ndc,
+    _defect_rx_negative_paid,
+    _defect_rx_future_fill,
+    _defect_mh_member_id_format,
+    _defect_mh_member_unknown,
+    _defect_mh_member_not_eligible,
+    _defect_mh_referring_unauthorized,
+)
+
+#: Every class an ``all_classes`` sample seeds: the basic pools and the ones above.
+ALL_DEFECTS: tuple[Defect, ...] = (*DEFECTS, *TYPE_DEFECTS, *CLASS_DEFECTS)
+RX_ALL_DEFECTS: tuple[Defect, ...] = (*RX_DEFECTS, *RX_CLASS_DEFECTS)
+
+
+def _adjudicated_after_service(rows: list[dict[str, str]]) -> None:
+    """Date the adjudication after the last date of service when an inpatient stay ends later.
+
+    The generator may adjudicate a six-day stay five days after admission, which
+    MH070 reports. Basic samples keep that, so that every existing seed gives the
+    same file; all-classes samples, checked with every rule, move the date (no
+    random draw, so the claims that follow do not change).
+    """
+    last = max(_service_dates(rows), default=None)
+    adjudicated = _date(rows[0]["adjudication_date"])
+    if last is not None and adjudicated is not None and last > adjudicated:
+        _set(rows, adjudication_date=_ymd(last + dt.timedelta(days=1)))
+
+
+class _ClassSeeder:
+    """Seeds, on each claim, the class seeded least so far among those the claim can carry.
+
+    Classes that fit few claims (an inpatient stay's discharge hour, a drug line's
+    NDC) wait at the front until a claim they fit comes, so a sample seeds every
+    class once it has a few times as many seeded claims as there are classes.
+    """
+
+    def __init__(self, pool: Sequence[Defect], rng: random.Random) -> None:
+        self.pool = tuple(pool)
+        self.rng = rng
+        self.counts = [0] * len(self.pool)
+
+    def seed(self, rows: list[dict[str, str]]) -> str | None:
+        """Apply one defect to ``rows`` and return its code (None when no class fits the claim)."""
+        order = list(range(len(self.pool)))
+        self.rng.shuffle(order)
+        order.sort(key=self.counts.__getitem__)  # stable: ties stay in shuffled order
+        for i in order:
+            code = self.pool[i](rows)
+            if code is not None:
+                self.counts[i] += 1
+                return code
+        return None
+
+
+# -- reference files and code lists that agree with a sample ---------------------------------------------
+#: The code lists write_references writes, each as NAME.txt with one code per line.
+CODE_LISTS: tuple[str, ...] = ("icd10cm", "icd10pcs", "hcpcs", "cpt", "cdt", "ndc", "revenue", "carc", "taxonomy")
+#: The shapes CS003 and CS008 check: a value without its shape goes into no list.
+_SHAPES = {
+    "hcpcs": re.compile(r"^[A-V][0-9]{4}$"),
+    "cpt": re.compile(r"^[0-9]{4}[0-9FTU]$"),
+    "carc": re.compile(r"^([0-9]{1,3}|[A-Z][0-9]{1,2})$"),
+}
+
+
+def _pool_codes() -> dict[str, set[str]]:
+    """Every code the generator may write, by code list, so no list is ever empty."""
+    procedures = [p for p, _ in _PROCEDURES] + [h for _, h, _ in (*_OUTPATIENT_REVENUE, *_INPATIENT_REVENUE) if h]
+    return {
+        "icd10cm": {*_DIAGNOSES, "K029", "K0530", "K0889"},
+        "icd10pcs": set(_PCS),
+        "hcpcs": {p for p in procedures if p[0].isalpha()},
+        "cpt": {p for p in procedures if not p[0].isalpha()},
+        "cdt": {c for c, _, _ in _DENTAL},
+        "ndc": {d[0] for d in _DRUGS},
+        "revenue": {r for r, _, _ in (*_OUTPATIENT_REVENUE, *_INPATIENT_REVENUE)},
+        "carc": {"3", "45", "96"},
+        "taxonomy": set(_TAXONOMY),
+    }
+
+
+def _npi_ok(npi: str) -> bool:
+    return len(npi) == 10 and npi.isdigit() and npi_with_check_digit(npi[:9]) == npi
+
+
+@dataclass(frozen=True)
+class ReferenceFiles:
+    """The files :func:`write_references` wrote."""
+
+    directory: Path
+    config: Path  # sendpro.toml wiring the others (paths relative to it)
+    providers: Path
+    members: Path
+    codesets: dict[str, Path]
+
+
+@dataclass
+class SampleReferences:
+    """Provider and member reference files and code lists that agree with a sample's claims.
+
+    Fill it while writing a sample (``write_sample(..., references=refs)``) or with
+    :meth:`add` for each ``(rows, code)`` of :func:`iter_sample_claims`, then
+    :func:`write_references`. It describes every claim as valid: each member
+    eligible from January 1 of the year before the sample's first service on, each
+    billing NPI an enrolled organization (a group practice; pharmacies are
+    ``other``), each rendering, referring, attending clinician and prescriber an
+    enrolled physician (type 01) with the rendering clinicians linked to their
+    billing groups, and every code the claims carry in its list. The exceptions are
+    the claims seeded with a defect that needs the references to show: there the
+    files disagree with that one claim (see the ``_defect_mh_*`` and ``_defect_cs_*``
+    functions), and the lists leave out the codes in :data:`UNLISTED`.
+    """
+
+    members: dict[str, set[dt.date | None]] = field(default_factory=dict)  # id -> ends of its spans (None: open)
+    organizations: dict[str, str] = field(default_factory=dict)  # npi -> category
+    clinicians: dict[str, tuple[str, dt.date | None]] = field(default_factory=dict)  # npi -> (type, enrolled_to)
+    affiliations: dict[tuple[str, str], dt.date | None] = field(default_factory=dict)  # (npi, group) -> from
+    codes: dict[str, set[str]] = field(default_factory=_pool_codes)
+    earliest: dt.date | None = None
+
+    def add(self, rows: list[dict[str, str]], code: str | None = None) -> None:
+        """Describe one claim.
+
+        Args:
+            rows: the claim's rows, as :func:`iter_sample_claims` yields them.
+            code: the claim's seeded defect, if any: MH040, MH101, MH102, MH140,
+                MH160 and MH170 make the reference files disagree with this claim.
+        """
+        first = rows[0]
+        dates = _service_dates(rows)
+        start, end = (min(dates), max(dates)) if dates else (None, None)
+        if start is not None and (self.earliest is None or start < self.earliest):
+            self.earliest = start
+        member = first.get("member_id")
+        if member and code != "MH101":  # MH101: the member file does not know the member
+            ends = self.members.setdefault(member, set())
+            ends.add(start - dt.timedelta(days=1) if code == "MH102" and start else None)
+        self._codes(rows)
+        if "ndc" in first:  # pharmacy: the pharmacy and the prescriber
+            self._organization(first.get("pharmacy_npi"), "other")
+            ended = start - dt.timedelta(days=1) if code == "MH160" and start else None
+            self._clinician(first.get("prescriber_npi"), _PHYSICIAN_TYPE, ended)
+            return
+        billing = first.get("billing_npi", "")
+        if code == "MH040":
+            self._clinician(billing, _PHYSICIAN_TYPE)  # an individual's NPI as billing provider
+        else:
+            self._organization(billing, "urgent_care" if code == "MH170" else "group_practice")
+        rendering = first.get("rendering_npi", "")
+        self._clinician(rendering, _PHYSICIAN_TYPE)
+        if _npi_ok(rendering) and billing in self.organizations:
+            # MH140: the clinician joined the group only the day after the service.
+            joined = end + dt.timedelta(days=1) if code == "MH140" and end else None
+            self.affiliations.setdefault((rendering, billing), joined)
+        referring_type = _UNAUTHORIZED_TYPE if code == "MH160" else _PHYSICIAN_TYPE
+        self._clinician(first.get("referring_npi"), referring_type)
+        self._clinician(first.get("attending_npi"), _PHYSICIAN_TYPE)
+
+    def _organization(self, npi: str | None, category: str) -> None:
+        if npi and _npi_ok(npi):  # a seeded bad check digit (PV010, RX010) is no provider's NPI
+            self.organizations.setdefault(npi, category)
+
+    def _clinician(self, npi: str | None, provider_type: str, enrolled_to: dt.date | None = None) -> None:
+        if npi and _npi_ok(npi):
+            self.clinicians.setdefault(npi, (provider_type, enrolled_to))
+
+    def _codes(self, rows: list[dict[str, str]]) -> None:
+        first = rows[0]
+        claim_level = {
+            "icd10cm": [f"dx_{n}" for n in range(1, 13)] + ["admitting_dx"],
+            "icd10pcs": [f"icd_pcs_{n}" for n in range(1, 7)],
+            "carc": ["claim_adj_reason_1", "claim_adj_reason_2"],
+            "taxonomy": ["billing_taxonomy"],
+            "ndc": ["ndc"],
+        }
+        found: list[tuple[str, str]] = [(name, first.get(k, "")) for name, keys in claim_level.items() for k in keys]
+        dental = first.get("claim_type") == "D"
+        for r in rows:
+            procedure = r.get("procedure_code", "")
+            kind = "cdt" if dental else "hcpcs" if procedure[:1].isalpha() else "cpt"
+            found += [(kind, procedure), ("ndc", r.get("ndc_code", "")), ("revenue", r.get("revenue_code", ""))]
+            found += [("carc", r.get(f"line_adj_reason_{n}", "")) for n in (1, 2, 3)]
+        for name, value in found:
+            shape = _SHAPES.get(name)
+            # Malformed codes (seeded for CS003, CS008) belong in no list, nor do the UNLISTED ones.
+            if value and value != UNLISTED.get(name) and (shape is None or shape.match(value)):
+                self.codes[name].add(value)
+
+
+def write_references(directory: Path, references: SampleReferences) -> ReferenceFiles:
+    """Write ``providers.csv``, ``members.csv``, the code lists and a ``sendpro.toml`` wiring them into ``directory``.
+
+    ``sendpro convert SAMPLE --config DIR/sendpro.toml`` then runs every rule,
+    including those that need a reference file or a code list. Files of the same
+    names in ``directory`` are replaced.
+
+    Args:
+        directory: where to write (created if missing).
+        references: what a sample's claims need (see :class:`SampleReferences`).
+
+    Returns:
+        The paths written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    since = dt.date((references.earliest or dt.date(2026, 1, 5)).year - 1, 1, 1)
+
+    def iso(day: dt.date | None) -> str:
+        return "" if day is None else day.isoformat()
+
+    lines = [",".join(PROVIDER_COLUMNS)]
+    for npi, category in sorted(references.organizations.items()):
+        lines.append(f"{npi},2,,{category},,,,{since.isoformat()},")
+    groups: dict[str, list[tuple[str, dt.date | None]]] = {}
+    for (npi, group), joined in sorted(references.affiliations.items()):
+        groups.setdefault(npi, []).append((group, joined))
+    for npi, (provider_type, ended) in sorted(references.clinicians.items()):
+        person = f"{npi},1,{provider_type},other"
+        enrolled = f"{since.isoformat()},{iso(ended)}"
+        for group, joined in groups.get(npi) or [("", None)]:
+            aff_from = (joined or since).isoformat() if group else ""
+            lines.append(f"{person},{group},{aff_from},,{enrolled}")
+    providers = directory / "providers.csv"
+    providers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    lines = ["member_id,eligible_from,eligible_to"]
+    for member, ends in sorted(references.members.items()):
+        for end in sorted(ends, key=lambda d: d or dt.date.max):
+            lines.append(f"{member},{since.isoformat()},{iso(end)}")
+    members = directory / "members.csv"
+    members.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    codesets = {}
+    for name in CODE_LISTS:
+        path = directory / f"{name}.txt"
+        path.write_text("".join(f"{c}\n" for c in sorted(references.codes[name])), encoding="utf-8")
+        codesets[name] = path
+    toml = [
+        "# Reference files and code lists of a synthetic sendpro sample (every value is invented).",
+        "# sendpro convert SAMPLE --config " + str(directory / "sendpro.toml"),
+        "",
+        "[codesets]",
+        *(f'{name} = "{path.name}"' for name, path in codesets.items()),
+        "",
+        "[references]",
+        f'providers = "{providers.name}"',
+        f'members = "{members.name}"',
+    ]
+    config = directory / "sendpro.toml"
+    config.write_text("\n".join(toml) + "\n", encoding="utf-8")
+    return ReferenceFiles(directory, config, providers, members, codesets)
+
+
 def iter_sample_claims(
     claims: int,
     *,
@@ -718,13 +1381,33 @@ def iter_sample_claims(
     seed: int = 1,
     defect_rate: float = 0.0,
     start: dt.date = dt.date(2026, 1, 5),
+    all_classes: bool = False,
 ) -> Iterator[tuple[list[dict[str, str]], str | None]]:
-    """Yield ``(rows, seeded defect code or None)`` for ``claims`` synthetic claims."""
+    """Yield ``(rows, seeded defect code or None)`` for ``claims`` synthetic claims.
+
+    Args:
+        claims: how many claims.
+        types: claim types, taken in turn (``P``, ``I``, ``D``; or ``RX`` alone).
+        seed: the random seed: the same arguments give the same claims.
+        defect_rate: the share of claims that get one seeded defect.
+        start: the earliest date of service.
+        all_classes: seed defects of every rule class (:data:`ALL_DEFECTS`, or
+            :data:`RX_ALL_DEFECTS` for pharmacy), each claim taking the class seeded
+            least so far among those it can carry (and every claim is adjudicated
+            on or after its last date of service, see ``_adjudicated_after_service``);
+            without it only the basic pools are drawn from, as they always were.
+            The code set and MassHealth defects that need a code list or a
+            reference file show only with the sample's :class:`SampleReferences`.
+
+    Raises:
+        ValueError: RX mixed with other claim types.
+    """
     gen = _Generator(seed, start)
     defect_rng = random.Random(seed + 7919)
     pharmacy = "RX" in types
     if pharmacy and len(types) > 1:
         raise ValueError("pharmacy (RX) samples use the mce-rx-v1 layout and cannot mix with P, I or D")
+    seeder = _ClassSeeder(RX_ALL_DEFECTS if pharmacy else ALL_DEFECTS, defect_rng) if all_classes else None
     originals: list[dict[str, str]] = []
     for i in range(claims):
         claim_type = types[i % len(types)]
@@ -735,15 +1418,24 @@ def iter_sample_claims(
                 originals.append(dict(rows[0]))
         else:
             rows = gen.claim(claim_id, claim_type)
+            if all_classes:
+                _adjudicated_after_service(rows)
         code = None
         if defect_rate and defect_rng.random() < defect_rate:
-            # Each type's own defects are as likely as the common ones.
-            pool = list(RX_DEFECTS) if pharmacy else list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
-            defect_rng.shuffle(pool)
-            for defect in pool:
-                code = defect(rows)
-                if code is not None:
-                    break
+            if seeder is not None:
+                code = seeder.seed(rows)
+                if code is not None and originals and originals[-1]["mce_claim_id"] == claim_id:
+                    # No later reversal copies a seeded fill: a reversal is checked against its
+                    # original (RX015), and each defect must show on its own claim only.
+                    originals.pop()
+            else:
+                # Each type's own defects are as likely as the common ones.
+                pool = list(RX_DEFECTS) if pharmacy else list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
+                defect_rng.shuffle(pool)
+                for defect in pool:
+                    code = defect(rows)
+                    if code is not None:
+                        break
         yield rows, code
 
 
@@ -756,6 +1448,8 @@ def write_sample(
     defect_rate: float = 0.0,
     start: dt.date = dt.date(2026, 1, 5),
     layout: Layout | None = None,
+    all_classes: bool = False,
+    references: SampleReferences | None = None,
 ) -> SampleSummary:
     """Write ``claims`` synthetic claims to ``out`` and return what was written.
 
@@ -763,9 +1457,17 @@ def write_sample(
     records instead (fields the layout does not map are left out). ``defect_rate``
     is the share of claims that get exactly one seeded defect; each is listed in
     :attr:`SampleSummary.defects` with the rule code that must report it.
+    ``all_classes`` draws them from every rule class (see :func:`iter_sample_claims`).
+    ``references``, when given, is filled with every claim written, for
+    :func:`write_references`.
+
+    Raises:
+        ValueError: RX mixed with other claim types, or seeded defects in a fixed-width sample.
     """
     summary = SampleSummary()
-    generated = iter_sample_claims(claims, types=types, seed=seed, defect_rate=defect_rate, start=start)
+    generated = iter_sample_claims(
+        claims, types=types, seed=seed, defect_rate=defect_rate, start=start, all_classes=all_classes
+    )
     if layout is not None and layout.format is Format.FIXED_WIDTH:
         if defect_rate:
             raise ValueError("seeded defects are only available for mce-v1 samples")
@@ -773,6 +1475,8 @@ def write_sample(
 
         def claims_only() -> Iterator[list[dict[str, str]]]:
             for rows, _ in generated:
+                if references is not None:
+                    references.add(rows)
                 kept = [{k: v for k, v in r.items() if k in mapped} for r in rows]
                 _count(summary, kept)
                 yield kept
@@ -789,6 +1493,8 @@ def write_sample(
     for rows, code in generated:
         if code is not None:
             summary.defects.append((rows[0]["mce_claim_id"], code))
+        if references is not None:
+            references.add(rows, code)
         for row in rows:
             line = "|".join(row.get(c, "") for c in columns)
             if row.get("__truncate__"):

@@ -82,10 +82,20 @@ class CodeSetRule(FieldRule):
         if found is not None:
             on = _real_date(LINE_DATE if fd.level is Level.LINE else CLAIM_DATE)
             failing = failing | found.invalid(value, on)
+        return self.governed(fd) & failing
+
+    def governed(self, fd: FieldDef) -> pl.Expr:
+        """Return the rows this code set judges: a value of the right claim type that passes the field's format.
+
+        A value failing the catalogue's format (``J06.9`` for a diagnosis) is the
+        format rule's (CL002, SV002): reporting it again here would say one thing twice.
+        """
         applies = pl.col(fd.name).is_not_null()
+        if fd.pattern is not None:
+            applies = applies & pl.col(fd.name).str.contains(fd.pattern)
         if "claim_type" in self.catalog.by_name:
             applies = applies & pl.col("claim_type").is_in(sorted(self.claim_types))
-        return applies & failing
+        return applies
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         """Say whether the value is malformed, unknown, or not in effect on the date of service."""
@@ -175,7 +185,7 @@ class HcpcsCode(CodeSetRule):
                 failing = failing | (letter & hcpcs.invalid(value, on))
             if cpt is not None:
                 failing = failing | (~letter & cpt.invalid(value, on))
-        return pl.col(fd.name).is_not_null() & pl.col("claim_type").is_in(sorted(self.claim_types)) & failing
+        return self.governed(fd) & failing
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         """Say which list the code is missing from."""
@@ -232,7 +242,7 @@ class NdcCode(CodeSetRule):
             return None
         if self.catalog.name == "pharmacy":
             on = _real_date(pl.col("date_of_service"))
-            return pl.col(fd.name).is_not_null() & found.invalid(pl.col(fd.name), on)
+            return self.governed(fd) & found.invalid(pl.col(fd.name), on)
         return super().mask(fd)
 
 
