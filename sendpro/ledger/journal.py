@@ -34,6 +34,9 @@ CREATE INDEX encounters_original ON encounters (original_claim_id);
 """
 
 
+_PENDING_MAX = 1000
+
+
 def _bits(claim_id: str) -> tuple[int, int]:
     """Two bit positions for the journal's Bloom filter (Python's string hash is stable within a run)."""
     h = hash(claim_id) & 0xFFFFFFFFFFFF
@@ -58,6 +61,10 @@ class RunJournal:
         # and a fixed-size filter answers "never seen" without a query (a "maybe"
         # still asks the database, so it is never wrong). 2**23 bits = 1 MiB.
         self._seen = bytearray(1 << 20)
+        # Rows not yet inserted: one executemany per batch of claims instead of a
+        # statement per claim. Bounded: written before every query and at
+        # _PENDING_MAX rows, so a reader never misses a row.
+        self._pending: list[tuple[object, ...]] = []
 
     def add(
         self,
@@ -73,9 +80,7 @@ class RunJournal:
         detail: str | None = None,
     ) -> None:
         """Record one routed encounter."""
-        self.db.execute(
-            "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, st02, charge, "
-            "paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        self._pending.append(
             (
                 claim_id,
                 claim_type,
@@ -88,11 +93,23 @@ class RunJournal:
                 output,
                 detail,
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            ),
+            )
         )
+        if len(self._pending) >= _PENDING_MAX:
+            self._write()
         self.added += 1
         for bit in _bits(claim_id):
             self._seen[bit >> 3] |= 1 << (bit & 7)
+
+    def _write(self) -> None:
+        """Insert the pending rows."""
+        if self._pending:
+            self.db.executemany(
+                "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, st02, "
+                "charge, paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                self._pending,
+            )
+            self._pending.clear()
 
     def might_have(self, claim_id: str) -> bool:
         """Return False when ``claim_id`` was certainly not recorded in this run (True: maybe)."""
@@ -100,6 +117,7 @@ class RunJournal:
 
     def versions(self, claim_id: str) -> list[tuple[str, str | None, str | None]]:
         """Return ``(content hash, frequency, output)`` of this run's versions of ``claim_id`` that were written."""
+        self._write()
         rows = self.db.execute(
             "SELECT content_hash, frequency, output FROM encounters WHERE claim_id = ? AND output IS NOT NULL",
             (claim_id,),
@@ -108,6 +126,7 @@ class RunJournal:
 
     def voids_of(self, original_claim_id: str) -> list[str]:
         """Return the claim ids of this run's written voids of ``original_claim_id``."""
+        self._write()
         rows = self.db.execute(
             "SELECT claim_id FROM encounters WHERE original_claim_id = ? AND frequency = '8' AND output IS NOT NULL",
             (original_claim_id,),
@@ -116,6 +135,7 @@ class RunJournal:
 
     def flush(self) -> None:
         """Commit what was recorded so another connection can read it."""
+        self._write()
         self.db.execute("COMMIT")
         self.db.execute("BEGIN")
 

@@ -8,7 +8,7 @@ reports rows that disagree). Rows of one claim are contiguous and share
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,45 +32,43 @@ _HEAD_COLS = ("_claim_seq", "_claim_row", *CLAIM_FIELDS)
 _LINE_COLS = ("_claim_seq", "_row", "_nolines", *LINE_FIELDS)
 
 
-class _Row:
-    """Name-indexed access to a tuple row without building a dict per row."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.index = {n: i for i, n in enumerate(names)}
+_HX = {n: i for i, n in enumerate(_HEAD_COLS)}
+_LX = {n: i for i, n in enumerate(_LINE_COLS)}
+# Positions of the numbered header columns, computed once: formatting their names
+# for every claim cost more than building the claim.
+_DX = tuple(_HX[f"dx_{n}"] for n in range(1, 13))
+_POA = tuple(_HX[f"poa_{n}"] for n in range(1, 13))
+_PCS = tuple((_HX[f"icd_pcs_{n}"], _HX[f"icd_pcs_date_{n}"], n) for n in range(1, 7))
+_FACILITY = tuple(_HX[f"facility_{p}"] for p in ("npi", "name", "address", "city", "state", "zip"))
+_ROLES = {
+    r: (_HX[f"{r}_npi"], _HX[f"{r}_last_name"], _HX[f"{r}_first_name"]) for r in ("rendering", "referring", "attending")
+}
+_CLAIM_ADJ = tuple(
+    (_HX[f"claim_adj_group_{n}"], _HX[f"claim_adj_reason_{n}"], _HX[f"claim_adj_amount_{n}"]) for n in (1, 2)
+)
 
 
 def _dec(value: Any) -> Decimal | None:
     return Decimal(value) if value is not None else None
 
 
-def _provider(h: tuple[Any, ...], ix: dict[str, int], role: str) -> Provider | None:
-    npi = h[ix[f"{role}_npi"]]
-    last = h[ix[f"{role}_last_name"]]
-    first = h[ix[f"{role}_first_name"]]
+def _provider(h: tuple[Any, ...], role: str) -> Provider | None:
+    n, la, fi = _ROLES[role]
+    npi, last, first = h[n], h[la], h[fi]
     if npi is None and last is None and first is None:
         return None
     return Provider(role=role, npi=npi, last_name=last, first_name=first)
 
 
 def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
-    slots = tuple(h[ix[f"dx_{n}"]] for n in range(1, 13))
-    poas = tuple(h[ix[f"poa_{n}"]] for n in range(1, 13))
+    slots = tuple(h[i] for i in _DX)
+    poas = tuple(h[i] for i in _POA)
     diagnoses = tuple(Diagnosis(code, poa) for code, poa in zip(slots, poas, strict=True) if code is not None)
-    procedures = tuple(
-        Procedure(h[ix[f"icd_pcs_{n}"]], h[ix[f"icd_pcs_date_{n}"]], n)
-        for n in range(1, 7)
-        if h[ix[f"icd_pcs_{n}"]] is not None or h[ix[f"icd_pcs_date_{n}"]] is not None
-    )
+    procedures = tuple(Procedure(h[c], h[d], n) for c, d, n in _PCS if h[c] is not None or h[d] is not None)
     adjustments = tuple(
-        Adjustment(
-            h[ix[f"claim_adj_group_{n}"]],
-            h[ix[f"claim_adj_reason_{n}"]],
-            h[ix[f"claim_adj_amount_{n}"]],
-        )
-        for n in (1, 2)
-        if any(h[ix[f"claim_adj_{part}_{n}"]] is not None for part in ("group", "reason", "amount"))
+        Adjustment(h[g], h[r], h[a])
+        for g, r, a in _CLAIM_ADJ
+        if h[g] is not None or h[r] is not None or h[a] is not None
     )
     return ClaimHeader(
         row_no=h[ix["_claim_row"]],
@@ -202,7 +200,7 @@ def _encounter(
         pidsl=h[hx["billing_pidsl"]],
     )
     facility: Provider | None = None
-    if any(h[hx[f"facility_{p}"]] is not None for p in ("npi", "name", "address", "city", "state", "zip")):
+    if any(h[i] is not None for i in _FACILITY):
         facility = Provider(
             role="facility",
             npi=h[hx["facility_npi"]],
@@ -220,9 +218,9 @@ def _encounter(
         header=_header(h, hx),
         member=member,
         billing=billing,
-        rendering=_provider(h, hx, "rendering"),
-        referring=_provider(h, hx, "referring"),
-        attending=_provider(h, hx, "attending"),
+        rendering=_provider(h, "rendering"),
+        referring=_provider(h, "referring"),
+        attending=_provider(h, "attending"),
         facility=facility,
         lines=tuple(lines),
         rows=rows,
@@ -233,8 +231,8 @@ def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encou
     """Yield ``(claim_seq, encounter)`` for every claim of a typed batch frame."""
     heads = typed.filter(pl.col("_first")).select(_HEAD_COLS).rows()
     line_rows = typed.select(_LINE_COLS).rows()
-    hx = _Row(_HEAD_COLS).index
-    lx = _Row(_LINE_COLS).index
+    hx = _HX
+    lx = _LX
     seq_i, row_i, nolines_i = lx["_claim_seq"], lx["_row"], lx["_nolines"]
     plan = _LinePlan.of(lx)
     pos = 0

@@ -292,3 +292,26 @@ def test_tally_names_claims_that_do_not_balance(tmp_path: Path) -> None:
         ("PRO-0002", "CLM02 251.00 is not the sum of the line charges 250.00"),
     ]
     assert tally_837(broken, chunk_size=5) == found  # chunk boundaries inside segments change nothing
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 64, 1 << 20])
+@pytest.mark.parametrize("newline", ["", "\n", "\r\n"])
+def test_tally_is_the_same_for_any_chunking_and_line_breaks(tmp_path: Path, chunk_size: int, newline: str) -> None:
+    segments = [
+        "GS*HC*A*B*20261123*1030*9*X*005010X298A1",
+        "ST*837*0001*005010X298A1",
+        "CLM*P1*30***11:B:1",
+        "AMT*D*20",
+        "LX*1",
+        "SV1*HC:99213*30*UN*1***1",
+        "SVD*P*20*HC:99213**1",
+        "SE*7*0001",
+        "GE*1*9",
+        "IEA*1*000000009",
+    ]
+    path = tmp_path / "x.x12"
+    path.write_text(_isa(Delimiters()).rstrip("\r\n") + newline + f"~{newline}".join(segments), encoding="ascii")
+    t = tally_837(path, chunk_size=chunk_size)
+    assert t.segments == 11  # the IEA has no terminator and still counts
+    assert (t.interchanges, t.groups, t.transactions, t.claims, t.lines) == (1, 1, 1, 1, 1)
+    assert (t.charge, t.paid, t.line_charge, t.line_paid, t.unbalanced) == (3000, 2000, 3000, 2000, [])

@@ -16,7 +16,7 @@ from sendpro.model.catalog import MEDICAL, Catalog
 from sendpro.model.fields import FieldDef, Kind, Usage
 from sendpro.model.typing import valid_expr
 from sendpro.report.issue import Issue, Severity
-from sendpro.validate.rule import FrameRule
+from sendpro.validate.rule import FrameRule, RuleContext
 from sendpro.validate.rules._frame import applies_mask, column_label, describe_problem, failing_rows
 
 
@@ -24,6 +24,14 @@ class FieldRule(FrameRule):
     """Shared machinery: evaluate one mask per field, then pull the failing rows."""
 
     group: ClassVar[str]
+    #: The masks of the file being checked; built once per file, not per batch (a few
+    #: hundred expressions cost more to build than to evaluate on a small batch).
+    _masks: dict[str, pl.Expr] | None = None
+
+    def start(self, context: RuleContext) -> None:
+        """Begin a file: its layout decides the fields, so the masks are built again."""
+        super().start(context)
+        self._masks = None
 
     @property
     def catalog(self) -> Catalog:
@@ -44,12 +52,14 @@ class FieldRule(FrameRule):
 
     def masks(self) -> dict[str, pl.Expr]:
         """Return, per checked field, the expression true on its failing rows."""
-        out: dict[str, pl.Expr] = {}
-        for fd in self.fields():
-            m = self.mask(fd)
-            if m is not None:
-                out[fd.name] = (m & applies_mask(fd)).fill_null(False)
-        return out
+        if self._masks is None:
+            out: dict[str, pl.Expr] = {}
+            for fd in self.fields():
+                m = self.mask(fd)
+                if m is not None:
+                    out[fd.name] = (m & applies_mask(fd)).fill_null(False)
+            self._masks = out
+        return self._masks
 
     def check_frame(self, frame: pl.DataFrame) -> Iterator[Issue]:
         """Yield one issue per failing (row, field)."""
