@@ -1140,9 +1140,8 @@ def _adjudicated_after_service(rows: list[dict[str, str]]) -> None:
     """Date the adjudication after the last date of service when an inpatient stay ends later.
 
     The generator may adjudicate a six-day stay five days after admission, which
-    MH070 reports. Basic samples keep that, so that every existing seed gives the
-    same file; all-classes samples, checked with every rule, move the date (no
-    random draw, so the claims that follow do not change).
+    MH070 reports: an unseeded reject (about 5 claims in 10,000). Moving the date
+    draws no random number, so the claims that follow do not change.
     """
     last = max(_service_dates(rows), default=None)
     adjudicated = _date(rows[0]["adjudication_date"])
@@ -1393,9 +1392,9 @@ def iter_sample_claims(
         start: the earliest date of service.
         all_classes: seed defects of every rule class (:data:`ALL_DEFECTS`, or
             :data:`RX_ALL_DEFECTS` for pharmacy), each claim taking the class seeded
-            least so far among those it can carry (and every claim is adjudicated
-            on or after its last date of service, see ``_adjudicated_after_service``);
-            without it only the basic pools are drawn from, as they always were.
+            least so far among those it can carry; without it only the basic
+            pools are drawn from. Either way every claim is adjudicated on or
+            after its last date of service (see ``_adjudicated_after_service``).
             The code set and MassHealth defects that need a code list or a
             reference file show only with the sample's :class:`SampleReferences`.
 
@@ -1418,8 +1417,7 @@ def iter_sample_claims(
                 originals.append(dict(rows[0]))
         else:
             rows = gen.claim(claim_id, claim_type)
-            if all_classes:
-                _adjudicated_after_service(rows)
+            _adjudicated_after_service(rows)
         code = None
         if defect_rate and defect_rng.random() < defect_rate:
             if seeder is not None:

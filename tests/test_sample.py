@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from sendpro import api
 from sendpro.codesets.catalog import CodeSets
 from sendpro.flatfile.layout import load_layout
 from sendpro.projectconfig import load_config
@@ -23,6 +24,7 @@ from sendpro.sample import (
     write_sample,
 )
 from sendpro.validate.rules.provider import npi_check_digit_ok
+from tests.helpers import test_config
 
 
 def test_sample_is_deterministic_and_balanced() -> None:
@@ -149,3 +151,15 @@ def test_fixed_width_samples_fill_references_too(tmp_path: Path) -> None:
     refs = SampleReferences()
     summary = write_sample(io.StringIO(), 10, layout=load_layout("mce-fw-example"), references=refs)
     assert summary.claims == 10 and len(refs.members) == 10 and refs.organizations
+
+
+def test_a_sample_without_defects_converts_without_rejects(tmp_path: Path) -> None:
+    """Only seeded claims are rejected: seed 1 once adjudicated an inpatient stay before it ended (MH070)."""
+    src = tmp_path / "clean.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        write_sample(handle, 90, types=("P", "I", "D"), seed=1)
+    out = tmp_path / "out"
+    report = api.convert_files([src], out, test_config(validate_output=False))
+    errors = (out / "errors.jsonl").read_text(encoding="utf-8")
+    assert report.exit_code == 0, errors
+    assert report.overall.rejected.claims == 0 and report.overall.accepted.claims == 90
