@@ -24,7 +24,6 @@ from pathlib import Path
 from sendpro.codesets.catalog import CodeSets
 from sendpro.config import RunConfig, system_clock
 from sendpro.errors import (
-    LayoutError,
     LedgerError,
     OutputValidationError,
     ReconciliationError,
@@ -32,6 +31,7 @@ from sendpro.errors import (
     UsageError,
 )
 from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
+from sendpro.flatfile.problems import CLAIM_IN_TWO_FILES
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.tally import claim_type_bucket, tally_file
@@ -44,8 +44,8 @@ from sendpro.ledger.reports import LedgerReconciliation, StatusReport, reconcile
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
-from sendpro.ncpdp.reader import detect_ncpdp_layout, tally_ncpdp
-from sendpro.ncpdp.validate import validate_ncpdp
+from sendpro.ncpdp.reader import tally_ncpdp
+from sendpro.ncpdp.validate import validate_detected, validate_ncpdp
 from sendpro.ncpdp.writer import NcpdpSettings, NcpdpWriter
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
 from sendpro.profiles import Profile, load_profile
@@ -65,6 +65,7 @@ from sendpro.report.report import (
     Totals,
 )
 from sendpro.resources import schemas_dir
+from sendpro.validate.catalog import catalog
 from sendpro.validate.engine import ClaimResult, ValidationEngine
 from sendpro.validate.pyx12_bridge import check_x12, project_map_dir, validate_x12
 from sendpro.validate.registry import RuleRegistry, RuleSet
@@ -306,6 +307,8 @@ class _Run:
         self.accepted_rows: dict[str, int] = {}
         self.writers: dict[str, _Output] = {}
         self.rejects: dict[str, RejectsWriter] = {}
+        #: The NCPDP layout of a pharmacy run (set when its output factory is made).
+        self.ncpdp_layout: NcpdpLayout | None = None
         self.rejected_claims = 0
         self.skipped: dict[str, Totals] = {}
         self._open_output: Callable[[str], _Output] | None = None
@@ -333,6 +336,7 @@ class _Run:
         cfg = self.config
         if layout.model == "pharmacy":
             ncpdp_layout = load_ncpdp_layout(cfg.ncpdp_layout)
+            self.ncpdp_layout = ncpdp_layout
             settings = profile.ncpdp_settings(cfg.usage)
             self.report.ncpdp_layout = ncpdp_layout.name
             name = profile.ncpdp_file_name(self.now.date())
@@ -411,8 +415,11 @@ class _Run:
     def run(self) -> RunReport:
         cfg = self.config
         for p in self.inputs:
+            if p.is_dir():
+                raise UsageError(f"{p}: is a directory, not an input file")
             if not p.is_file():
                 raise UsageError(f"{p}: no such input file")
+        _refuse_unknown_prefixes(cfg.select, cfg.ignore)
         layout = self.resolve_layout()
         profile = load_profile(cfg.profile)
         pacdr = profile.pacdr_settings(cfg.usage)
@@ -463,9 +470,19 @@ class _Run:
             # file stops the run with no output at all.
             for reader in readers:
                 scan = reader.scan()
+                # A pharmacy row is a claim, also one repeating a claim id (RX020 rejects those).
+                claims = scan.data_rows if layout.catalog.name == "pharmacy" else scan.claims
                 self.report.inputs.append(
-                    InputSummary(reader.name, layout.name, scan.data_rows, scan.claims, scan.split_claims)
+                    InputSummary(
+                        reader.name,
+                        layout.name,
+                        scan.data_rows,
+                        claims,
+                        scan.split_claims,
+                        unverified_checks=list(scan.unverified_checks),
+                    )
                 )
+            _refuse_claims_in_two_files(readers)
             outputs = OutputSet(self.out_dir)
             self._open_output = self._output_factory(layout, profile, outputs)
             jsonl = JsonlFormatter(outputs.open("errors.jsonl"), cfg.include_values)
@@ -481,6 +498,8 @@ class _Run:
                 "history": history,
                 "resubmit": cfg.resubmit,
                 "today": self.now.strftime("%Y%m%d"),
+                # RX021 checks each claim's values against the fields they will be written to.
+                "ncpdp_layout": self.ncpdp_layout,
                 **references,
             }
             self._fault("after-scan")
@@ -848,9 +867,58 @@ def _with_claim_ids(path: Path, issues: list[Issue]) -> list[Issue]:
     return out
 
 
+def _refuse_unknown_prefixes(select: Sequence[str], ignore: Sequence[str]) -> None:
+    """Refuse a select/ignore prefix no code starts with: a typo must not silently turn rules off."""
+    codes = [entry.code for entry in catalog()]
+    for option, prefixes in (("select", select), ("ignore", ignore)):
+        for prefix in prefixes:
+            if not any(code.startswith(prefix) for code in codes):
+                raise UsageError(f"{option} {prefix!r} matches no rule code (`sendpro rules` lists them)")
+
+
+def _refuse_claims_in_two_files(readers: Sequence[FlatFileReader]) -> None:
+    """Stop the run, before anything is written, when a claim id is in more than one input.
+
+    Claims are grouped within a file: rows of one claim in two files would be two
+    claims (a split claim cut by the extract), and the same claim in two files
+    (a file given twice) would be sent twice. Either way the inputs need joining
+    or separate runs. The check reads the files' on-disk claim indexes in chunks.
+    """
+    for k, reader in enumerate(readers):
+        index = reader.claim_index
+        if index is None or k == 0:
+            continue
+        count = 0
+        example: tuple[str, str, int, int] | None = None
+        for keys in index.iter_keys():
+            keys = [key for key in keys if key]
+            for earlier in readers[:k]:
+                if earlier.claim_index is None:
+                    continue
+                found = earlier.claim_index.first_rows(keys)
+                count += len(found)
+                if found and example is None:
+                    key = min(found)
+                    mine = index.first_rows([key])[key]
+                    example = (key, earlier.name, found[key], mine)
+        if example is not None:
+            key, other, other_row, row = example
+            raise CLAIM_IN_TWO_FILES.error(
+                reader.name,
+                f"{count} claim id(s) are also in {other}, e.g. claim {key} (line {row}; line {other_row} there): "
+                "a claim's rows must be in one input; join the files or convert them in separate runs",
+            )
+
+
 def _encounter_totals(enc: Encounter | PharmacyEncounter, rows: int) -> Totals:
     if isinstance(enc, PharmacyEncounter):
-        return Totals(rows=rows, claims=1, charge=enc.gross_amount_due or 0, paid=enc.total_amount_paid or 0)
+        # Each pharmacy row is a claim, also when it repeats a claim id (RX020).
+        return Totals(
+            rows=rows,
+            claims=len(enc.rows),
+            charge=(enc.gross_amount_due or 0) + enc.repeated_charge,
+            paid=(enc.total_amount_paid or 0) + enc.repeated_paid,
+        )
     lines = enc.lines
     return Totals(
         rows=rows,
@@ -888,12 +956,11 @@ def validate_file(path: Path, map_cache: Path | None = None, ncpdp_layout: str |
     if ncpdp_layout is not None:
         return validate_ncpdp(path, load_ncpdp_layout(ncpdp_layout), str(path))
     if head != b"ISA":
-        try:
-            layout = detect_ncpdp_layout(path)
-        except LayoutError:
-            layout = None
-        if layout is not None:
-            return validate_ncpdp(path, layout, str(path))
+        # NCPDP by its header, or by its other records when the header is damaged; a file meant
+        # to be NCPDP (*.ncpdp, STX framing) that fits no layout is reported as NCPDP, not X12.
+        ncpdp_issues = validate_detected(path, str(path))
+        if ncpdp_issues is not None:
+            return ncpdp_issues
     return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path)))
 
 
@@ -911,15 +978,24 @@ def open_ledger(path: Path) -> Ledger:
 def ingest_acks(paths: Sequence[Path], ledger_path: Path) -> list[AckResult]:
     """Ingest TA1, 999 and 277 acknowledgment files into the ledger, each in its own transaction.
 
+    A file that is missing (e.g. a shell glob that matched nothing on a quiet
+    night) or cannot be read as X12 is refused with its reason; the others are
+    still ingested, so one bad file never holds back the night's acknowledgments.
+
     Raises:
-        UsageError: a file does not exist.
-        LedgerError: no ledger, or a file is not X12.
+        LedgerError: there is no ledger.
     """
-    for p in paths:
-        if not p.is_file():
-            raise UsageError(f"{p}: no such file")
+    results: list[AckResult] = []
     with open_ledger(ledger_path) as ledger:
-        return [ingest_ack(ledger, p) for p in paths]
+        for p in paths:
+            if not p.is_file():
+                results.append(AckResult(str(p), status="refused", message="no such file"))
+                continue
+            try:
+                results.append(ingest_ack(ledger, p))
+            except LedgerError as exc:
+                results.append(AckResult(str(p), status="refused", message=str(exc)))
+    return results
 
 
 def ledger_status(ledger_path: Path, runs: int = 10, limit: int = 50) -> StatusReport:

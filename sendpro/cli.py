@@ -8,6 +8,7 @@ unusable input file (then no output file is left).
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import os
@@ -35,6 +36,16 @@ from sendpro.x12.envelope import SequentialControlNumbers
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
+
+
+def _known_encoding(value: str | None) -> str | None:
+    """Refuse an encoding Python does not know, as a usage error rather than at the first read."""
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"unknown character encoding {value!r} (e.g. utf-8, cp1252, latin-1)") from None
+    return value
 
 
 def _split_codes(value: str | None) -> tuple[str, ...]:
@@ -194,7 +205,12 @@ def cli() -> None:
     is_flag=True,
     help="Put raw values and unmasked member ids into errors.jsonl/csv (PHI: handle with care).",
 )
-@click.option("--encoding", default=None, help="Override the layout's character encoding (e.g. cp1252).")
+@click.option(
+    "--encoding",
+    default=None,
+    callback=lambda ctx, param, value: _known_encoding(value),
+    help="Override the layout's character encoding (e.g. cp1252).",
+)
 @click.option(
     "--select",
     default=None,
@@ -271,6 +287,13 @@ def convert(
     Rules, severities, code lists and reference files come from sendpro.toml (or
     [tool.sendpro] in pyproject.toml) when there is one; the options override it.
     """
+    if not str(out_dir).strip() or str(out_dir) == ".":
+        # An empty --out would scatter the run's files over the working directory.
+        raise click.BadParameter(
+            "name a directory for the run's files (not empty, not the working directory)", param_hint="--out"
+        )
+    if no_ledger and ledger_path is not None:
+        raise click.UsageError("--ledger and --no-ledger contradict each other; give one")
     progress = _Progress() if sys.stderr.isatty() and not quiet else None
     settings = project_settings(
         config_path, select, ignore, severity_overrides, codeset_files, providers_file, members_file
@@ -379,8 +402,8 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
             c = report.issues
             lines.append(
                 f"  {out_dir / 'errors.jsonl'} (and errors.csv): {c.total} issue(s): "
-                f"{c.by_severity.get('error', 0)} error(s), {c.by_severity.get('warning', 0)} warning(s)"
-                + (f"; first {c.written} written" if c.truncated else "")
+                f"{c.by_severity.get('error', 0)} error(s), {c.by_severity.get('warning', 0)} warning(s), "
+                f"{c.by_severity.get('info', 0)} info" + (f"; first {c.written} written" if c.truncated else "")
             )
     lines.append(f"  {out_dir / 'report.json'}")
     if any(o.name == "report.html" for o in report.outputs):
@@ -388,22 +411,34 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     fmt_only = [str(c["name"]) for c in report.codesets if c.get("mode") == "format only"]
     if fmt_only:
         lines.append(f"  code sets checked by format only (no list configured): {', '.join(fmt_only)}")
+    for summary in report.inputs:
+        for check in summary.unverified_checks:
+            lines.append(f"  {summary.file}: trailer check not verified: {check}")
     if report.skipped_rules:
         codes = ", ".join(r["code"] for r in report.skipped_rules)
         lines.append(f"  rules skipped for want of a reference file (--providers / --members): {codes}")
     if report.issues.by_code:
         lines.append("")
         lines.append("  issues by rule:")
-        for code, n in report.issues.by_code.most_common(15):
+        shown = report.issues.by_code.most_common(_RULES_SHOWN)
+        for code, n in shown:
             lines.append(f"    {code}  {n:>7}  {_rule_summary(code)}")
+        more = len(report.issues.by_code) - len(shown)
+        if more:
+            lines.append(f"    ... and {more} more code(s): see report.json or report.html")
     lines.append("")
     if report.exit_code == EXIT_REJECTED:
-        lines.append(f"exit 1: {overall.rejected.claims} claim(s) rejected; the accepted claims were written")
+        written = "the accepted claims were written" if overall.accepted.claims else "no claim was accepted"
+        lines.append(f"exit 1: {overall.rejected.claims} claim(s) rejected; {written}")
     elif overall.accepted.claims == 0 and overall.skipped.claims:
         lines.append("exit 0: nothing new: every claim was already submitted")
     else:
         lines.append("exit 0: every claim accepted")
     return "\n".join(lines)
+
+
+#: Rule codes listed in the run summary (the most frequent first).
+_RULES_SHOWN = 15
 
 
 def _rule_summary(code: str) -> str:
@@ -437,6 +472,7 @@ def validate(
     if ack_file is not None:
         if ncpdp_layout is not None:
             raise click.UsageError("--ack writes a 999, which acknowledges X12 files only")
+        _refuse_to_overwrite(ack_file, x12_file)
         issues, summary = api.acknowledge_file(x12_file, ack_file, map_cache, include_values=include_values)
         click.echo(
             f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
@@ -535,6 +571,8 @@ def rules(verbose: bool, brief: bool, select: str | None, as_json: bool) -> None
 
     prefixes = _split_codes(select)
     chosen = [e for e in catalog() if not prefixes or any(e.code.startswith(p) for p in prefixes)]
+    if not chosen:
+        raise click.BadParameter(f"no rule code starts with {', '.join(prefixes)}", param_hint="--select")
     if as_json:
         docs = [{**dataclasses.asdict(e), "bad": e.example("Bad"), "good": e.example("Good")} for e in chosen]
         click.echo(json.dumps(docs, indent=2))
@@ -767,6 +805,23 @@ def render_reconciliation(result: LedgerReconciliation) -> str:
 
 
 # -- entry point ------------------------------------------------------------------------------------
+def _refuse_to_overwrite(ack_file: Path, x12_file: Path) -> None:
+    """Refuse an --ack path that is the input or an existing file other than a 999 (re-running may replace that)."""
+    if not ack_file.exists():
+        return
+    if ack_file.resolve() == x12_file.resolve():
+        raise click.BadParameter("the 999 cannot replace the file it acknowledges", param_hint="--ack")
+    with ack_file.open("r", encoding="ascii", errors="replace") as handle:
+        head = handle.read(2048)
+    element = head[3:4]
+    if not (
+        head.startswith("ISA") and element and f"~ST{element}999{element}" in head.replace("\n", "").replace("\r", "")
+    ):
+        raise click.BadParameter(
+            f"{ack_file} exists and is not a 999 acknowledgment; name a new file", param_hint="--ack"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (errors are one readable line, never a traceback)."""
     try:
@@ -789,6 +844,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("sendpro: interrupted; nothing was published", err=True)
+        return EXIT_ERROR
+    except OSError as exc:  # the system refused a path we were given: the user's to fix, not a bug
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"sendpro: error: {exc.strerror or type(exc).__name__}{where}; nothing was published", err=True)
         return EXIT_ERROR
     except Exception as exc:  # a bug: one readable line, the traceback only on request
         if os.environ.get("SENDPRO_DEBUG"):

@@ -16,6 +16,9 @@ from sendpro.projectconfig import CodeListSource
 from sendpro.report.issue import Severity
 from sendpro.x12.envelope import Clock, ControlNumbers
 
+#: The NCPDP layout (``--ncpdp-profile``) of a run that names none.
+DEFAULT_NCPDP_LAYOUT = "post-adjudication"
+
 #: Default number of issues written per run (all are still counted).
 DEFAULT_MAX_ISSUES = 10_000
 
@@ -75,7 +78,7 @@ class RunConfig:
     map_cache: Path | None = None
     temp_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None
-    ncpdp_layout: str = "post-adjudication"
+    ncpdp_layout: str = DEFAULT_NCPDP_LAYOUT
     ledger: Path | None = None
     resubmit: bool = False
     fault_point: str | None = None

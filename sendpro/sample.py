@@ -1503,8 +1503,13 @@ def write_sample(
 
 
 def _count(summary: SampleSummary, rows: list[dict[str, str]]) -> None:
-    summary.claims += 1
     summary.rows += len(rows)
-    charge, paid = ("gross_amount_due", "total_amount_paid") if "ndc" in rows[0] else ("total_charge", "total_paid")
-    summary.charge_cents += int(round(float(rows[0][charge] or 0) * 100))
-    summary.paid_cents += int(round(float(rows[0][paid] or 0) * 100))
+    if "ndc" in rows[0]:
+        # Each pharmacy row is a claim, also a seeded repeat of a claim id (RX020).
+        counted, charge, paid = rows, "gross_amount_due", "total_amount_paid"
+    else:
+        # Medical rows are lines repeating their claim's totals.
+        counted, charge, paid = rows[:1], "total_charge", "total_paid"
+    summary.claims += len(counted)
+    summary.charge_cents += sum(int(round(float(r[charge] or 0) * 100)) for r in counted)
+    summary.paid_cents += sum(int(round(float(r[paid] or 0) * 100)) for r in counted)

@@ -465,8 +465,14 @@ def test_pharmacy_seeded_defects_reconcile_and_read_back(tmp_path: Path, profile
     assert report.status == "complete" and report.balanced
     assert report.output_validation == "passed"
     rec = report.reconciliation["RX"]
-    assert rec.input.claims == 200 and rec.input.paid == summary.paid_cents
-    assert rec.accepted.claims + rec.rejected.claims == 200
+    # Seeded repeats of a claim id (RX020) are claims of their own: every row counts.
+    assert summary.claims == summary.rows > 200
+    assert (rec.input.claims, rec.input.charge, rec.input.paid) == (
+        summary.claims,
+        summary.charge_cents,
+        summary.paid_cents,
+    )
+    assert rec.accepted.claims + rec.rejected.claims == summary.claims
     assert _reject_ids(out / "rejects_RX.txt") == defective
     found = {(r["claim_id"], r["code"]) for r in map(json.loads, (out / "errors.jsonl").read_text().splitlines())}
     for claim, code in summary.defects:
@@ -517,3 +523,96 @@ def test_an_unbalanced_837_is_a_bug_and_is_not_published(tmp_path: Path, monkeyp
     report = api.convert_files([src], tmp_path / "out2", test_config(ignore=("CL016",)))
     assert report.exit_code == 0 and list((tmp_path / "out2").glob("*.x12"))
     assert report.issues.by_code == {"OB001": 1}
+
+
+def _rx_sample(tmp_path: Path, claims: int) -> tuple[Path, str, list[str], list[str]]:
+    """Write a clean pharmacy sample; return its path, header row, data rows and column names."""
+    src = tmp_path / "rx.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        write_sample(handle, claims, types=("RX",), seed=2)
+    header, *rows = src.read_text(encoding="utf-8").splitlines()
+    return src, header, rows, header.split("|")
+
+
+def test_pharmacy_rows_repeating_a_claim_id_count_in_the_control_totals(tmp_path: Path) -> None:
+    """Each pharmacy row is a claim: a repeated claim id (RX020) is rejected with all its rows and money."""
+    src, header, rows, cols = _rx_sample(tmp_path, 6)
+    repeat = rows[1].split("|")
+    repeat[cols.index("total_amount_paid")] = "100.00"
+    repeat[cols.index("gross_amount_due")] = "100.00"
+    src.write_text("\n".join([header, *rows, "|".join(repeat)]) + "\n", encoding="utf-8")
+    file_paid = sum(
+        round(float(r.split("|")[cols.index("total_amount_paid")]) * 100) for r in [*rows, "|".join(repeat)]
+    )
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    rec = report.reconciliation["RX"]
+    assert report.balanced
+    assert (rec.input.rows, rec.input.claims, rec.input.paid) == (7, 7, file_paid)
+    first_paid = round(float(rows[1].split("|")[cols.index("total_amount_paid")]) * 100)
+    assert (rec.rejected.rows, rec.rejected.claims, rec.rejected.paid) == (2, 2, first_paid + 10000)
+    assert rec.accepted.claims == 5
+
+
+@pytest.mark.parametrize("profile", ["post-adjudication", "batch-d0"])
+def test_a_value_too_large_for_its_ncpdp_field_rejects_only_its_claim(tmp_path: Path, profile: str) -> None:
+    """RX021: the claim goes to the rejects file; the run carries on (it used to stop with an internal error)."""
+    src, header, rows, cols = _rx_sample(tmp_path, 5)
+    big = rows[0].split("|")
+    big[cols.index("ingredient_cost_paid")] = "123456789.00"
+    src.write_text("\n".join([header, "|".join(big), *rows[1:]]) + "\n", encoding="utf-8")
+    report = api.convert_files([src], tmp_path / "out", test_config(ncpdp_layout=profile))
+    assert report.exit_code == 1 and report.balanced and report.output_validation == "passed"
+    rec = report.reconciliation["RX"]
+    assert (rec.accepted.claims, rec.rejected.claims) == (4, 1)
+    issues = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    fit = [i for i in issues if i["code"] == "RX021"]
+    assert [(i["row"], i["field"]) for i in fit] == [(2, "ingredient_cost_paid")]
+    assert "123456789" not in fit[0]["message"]
+
+
+def test_a_reversal_of_an_original_rejected_in_the_same_run_is_held_back(tmp_path: Path) -> None:
+    """CL054: the reversal goes to the rejects file with its original, not to MassHealth."""
+    src, header, rows, cols = _rx_sample(tmp_path, 4)
+    original = rows[0].split("|")
+    original[cols.index("ndc")] = "0002-1433"  # RX002: the original is rejected
+    reversal = list(original)
+    reversal[cols.index("ndc")] = rows[0].split("|")[cols.index("ndc")]
+    reversal[cols.index("mce_claim_id")] = original[cols.index("mce_claim_id")] + "B"
+    reversal[cols.index("claim_frequency")] = "8"
+    reversal[cols.index("original_claim_id")] = original[cols.index("mce_claim_id")]
+    adjudicated = original[cols.index("adjudication_date")]
+    reversal[cols.index("adjudication_date")] = str(int(adjudicated) + 1)
+    src.write_text("\n".join([header, "|".join(original), *rows[1:], "|".join(reversal)]) + "\n", encoding="utf-8")
+    report = api.convert_files([src], tmp_path / "out", test_config(ledger=tmp_path / "ledger.sqlite"))
+    assert report.balanced and report.reconciliation["RX"].rejected.claims == 2
+    codes = {
+        (i["claim_id"], i["code"])
+        for i in map(json.loads, (tmp_path / "out" / "errors.jsonl").read_text().splitlines())
+    }
+    assert (reversal[cols.index("mce_claim_id")], "CL054") in codes
+    assert (reversal[cols.index("mce_claim_id")], "CL052") not in codes
+    assert _reject_ids(tmp_path / "out" / "rejects_RX.txt") == {
+        original[cols.index("mce_claim_id")],
+        reversal[cols.index("mce_claim_id")],
+    }
+
+
+@pytest.mark.parametrize("case", ["claim cut in two", "file given twice"])
+def test_a_claim_id_in_two_inputs_stops_the_run_before_anything_is_written(tmp_path: Path, case: str) -> None:
+    """FF009: grouping is per file, so a claim in two inputs would be two claims (or sent twice)."""
+    src = tmp_path / "claims.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        write_sample(handle, 12, types=("P", "I", "D"), seed=7)
+    header, *rows = src.read_text(encoding="utf-8").splitlines()
+    if case == "claim cut in two":
+        first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+        first.write_text("\n".join([header, rows[0]]) + "\n", encoding="utf-8")
+        second.write_text("\n".join([header, *rows[1:]]) + "\n", encoding="utf-8")
+        inputs = [first, second]
+    else:
+        inputs = [src, src]
+    with pytest.raises(InputFileError) as failure:
+        api.convert_files(inputs, tmp_path / "out", test_config())
+    assert failure.value.code == "FF009"
+    assert "also in" in str(failure.value) and "SP007000000001" in str(failure.value)
+    assert not (tmp_path / "out").exists()

@@ -207,3 +207,66 @@ def test_layouts_lists_ncpdp_layouts(runner: CliRunner) -> None:
     assert "mce-rx-v1" in result.output and "batch-d0" in result.output and "[provisional]" in result.output
     detail = runner.invoke(cli.cli, ["layouts", "post-adjudication"])
     assert "509-F9 Total Amount Paid" in detail.output and "PROVISIONAL" in detail.output
+
+
+def test_unknown_encoding_is_a_usage_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    assert cli.main(["convert", str(src), "--out", str(tmp_path / "out"), "--encoding", "utf-99"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown character encoding 'utf-99'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--select", "CL15"], "select 'CL15' matches no rule code"),
+        (["--ignore", "ZZ"], "ignore 'ZZ' matches no rule code"),
+        (["--ledger", "x.sqlite", "--no-ledger"], "--ledger and --no-ledger contradict each other"),
+    ],
+)
+def test_convert_refuses_options_that_would_silently_change_the_run(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, extra: list[str], message: str
+) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    assert cli.main(["convert", str(src), "--out", str(tmp_path / "out"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_convert_refuses_an_empty_out_and_a_directory_as_input(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    assert cli.main(["convert", str(src), "--out", ""]) == 2
+    assert "name a directory" in capsys.readouterr().err
+    assert cli.main(["convert", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "is a directory, not an input file" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_is_an_error_not_a_bug(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert cli.main(["convert", str(src), "--out", str(blocker / "out"), "--no-ledger"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sendpro: error:") and "internal error" not in err and err.count("\n") == 1
+
+
+def test_rules_select_matching_nothing_is_a_usage_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["rules", "--select", "ZZ"]) == 2
+    assert "no rule code starts with ZZ" in capsys.readouterr().err
+
+
+def test_validate_ack_never_replaces_its_input_or_another_file(runner: CliRunner, tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "-q", "--no-ledger"])
+    x12 = tmp_path / "out" / "837P.x12"
+    before = x12.read_bytes()
+    same = runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(x12)])
+    assert same.exit_code == 2 and "cannot replace the file it acknowledges" in same.output
+    report = tmp_path / "out" / "report.json"
+    other = runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(report)])
+    assert other.exit_code == 2 and "is not a 999" in other.output
+    assert x12.read_bytes() == before and report.read_text().startswith("{")
+    ack = tmp_path / "x.999"
+    assert runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(ack)]).exit_code == 0
+    assert runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(ack)]).exit_code == 0  # a 999 may be replaced

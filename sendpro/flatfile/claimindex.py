@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 _SCHEMA = """
@@ -61,6 +61,27 @@ class ClaimIndex:
         """Return ``(adjudication date CCYYMMDD, first line)`` of a claim id, or None if the file lacks it."""
         row = self._db.execute("SELECT adjudication_date, first_row FROM runs WHERE key = ?", (key,)).fetchone()
         return None if row is None else (row[0], int(row[1] or 0))
+
+    def iter_keys(self, chunk: int = _IN_CHUNK) -> Iterator[list[str]]:
+        """Yield the claim ids of the file in chunks (in key order; memory bounded by ``chunk``)."""
+        last = ""
+        while True:
+            rows = self._db.execute("SELECT key FROM runs WHERE key > ? ORDER BY key LIMIT ?", (last, chunk)).fetchall()
+            if not rows:
+                return
+            keys = [str(r[0]) for r in rows]
+            yield keys
+            last = keys[-1]
+
+    def first_rows(self, keys: Sequence[str]) -> dict[str, int]:
+        """Return the first line of each of ``keys`` that this file holds."""
+        out: dict[str, int] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            part = keys[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(part))
+            for key, row in self._db.execute(f"SELECT key, first_row FROM runs WHERE key IN ({marks})", part):
+                out[str(key)] = int(row or 0)
+        return out
 
     def finish_scan(self) -> tuple[int, int]:
         """End the first pass; return ``(distinct claims, claims with more than one run)``."""

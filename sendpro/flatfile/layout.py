@@ -20,7 +20,7 @@ from typing import Any
 from sendpro.errors import LayoutError
 from sendpro.flatfile.picture import Picture, parse_picture
 from sendpro.model.catalog import CATALOGS, MEDICAL, Catalog
-from sendpro.model.fields import Kind, Level
+from sendpro.model.fields import FieldDef, Kind, Level
 from sendpro.resources import schemas_dir
 
 #: Date patterns a layout may declare, as strptime formats.
@@ -29,6 +29,25 @@ DATE_FORMATS: Mapping[str, str] = {
     "CCYY-MM-DD": "%Y-%m-%d",
     "MM/DD/CCYY": "%m/%d/%Y",
     "MMDDCCYY": "%m%d%Y",
+}
+
+#: Top-level tables a layout file may hold.
+_TOP_LEVEL_KEYS = frozenset({"layout", "field", "record"})
+#: [layout] keys that only mean something for one format.
+_DELIMITED_ONLY_KEYS = ("delimiter", "quote", "header", "columns")
+_FIXED_WIDTH_ONLY_KEYS = ("record_type",)
+#: Keys of ``record_type = {...}`` and of a ``[[record]]`` table.
+_RECORD_TYPE_KEYS = frozenset({"start", "length"})
+_RECORD_KEYS = frozenset({"type", "role", "length", "fields"})
+
+# What a text (X) picture would have to hold, and a picture that fits instead;
+# the kinds listed here can only be read through a numeric picture (or none).
+_NUMERIC_KINDS: Mapping[Kind, tuple[str, str]] = {
+    Kind.AMOUNT: ("an amount", "S9(7)V99 or 9(7)V99"),
+    Kind.DECIMAL: ("a quantity", "9(7)V999"),
+    Kind.INTEGER: ("a whole number", "9(4)"),
+    Kind.DATE: ("a date", "9(8)"),
+    Kind.HOUR: ("an HHMM time", "9(4)"),
 }
 
 
@@ -231,6 +250,12 @@ class _LayoutBuilder:
         unknown = sorted(set(self.meta) - known)
         if unknown:
             raise self.fail(f"unknown [layout] key(s): {', '.join(unknown)}")
+        unknown = sorted(set(self.data) - _TOP_LEVEL_KEYS)
+        if unknown:
+            raise self.fail(
+                f"unknown top-level key(s) or table(s): {', '.join(unknown)}; a layout holds [layout], "
+                "[[field]] (delimited) or [[record]] (fixed-width)"
+            )
         try:
             fmt = Format(self._str("format", "delimited"))
         except ValueError:
@@ -275,6 +300,13 @@ class _LayoutBuilder:
 
     # -- delimited -------------------------------------------------------------------
     def _delimited(self, common: dict[str, Any]) -> Layout:
+        # Keys of the other format would be silently ignored: a layout that
+        # declares them was probably meant to be fixed-width.
+        wrong = [k for k in _FIXED_WIDTH_ONLY_KEYS if k in self.meta]
+        if wrong:
+            raise self.fail(f"[layout] key(s) {', '.join(wrong)} only apply to fixed-width layouts")
+        if "record" in self.data:
+            raise self.fail('[[record]] tables are for fixed-width layouts (format = "fixed-width")')
         delimiter = self._str("delimiter", "|")
         if len(delimiter) != 1 or delimiter in "\r\n":
             raise self.fail(f"delimiter {delimiter!r} must be exactly one character (not a line break)")
@@ -290,11 +322,22 @@ class _LayoutBuilder:
             raise self.fail("columns must be a list of column names")
         for i, col in enumerate(columns):
             specs.append(self._field_spec({"field": col, "column": col}, f"columns[{i}]", position=i))
-        for i, raw in enumerate(self.data.get("field", [])):
+        raw_fields = self.data.get("field", [])
+        if not isinstance(raw_fields, list):
+            raise self.fail("field must be [[field]] tables")
+        for i, raw in enumerate(raw_fields):
             if not isinstance(raw, dict):
                 raise self.fail(f"[[field]] #{i + 1} must be a table")
             where = f"[[field]] #{i + 1} ({raw.get('column', raw.get('field', '?'))})"
-            specs.append(self._field_spec(raw, where))
+            spec = self._field_spec(raw, where)
+            if header and "column" not in raw and any(s.column == spec.column for s in specs):
+                # Without column = the entry reads the column named like the field,
+                # which is already mapped: the author forgot the header name.
+                raise self.fail(
+                    f'{where}: column is missing: add column = "<name in the header row>" '
+                    f"(without it the entry reads the column named {spec.field}, which is already mapped)"
+                )
+            specs.append(spec)
         if not specs:
             raise self.fail("a delimited layout needs columns = [...] or [[field]] entries")
         self._no_duplicates(specs, "the layout")
@@ -306,9 +349,20 @@ class _LayoutBuilder:
 
     # -- fixed-width -----------------------------------------------------------------
     def _fixed_width(self, common: dict[str, Any]) -> Layout:
+        wrong = [k for k in _DELIMITED_ONLY_KEYS if k in self.meta]
+        if wrong:
+            raise self.fail(f"[layout] key(s) {', '.join(wrong)} only apply to delimited layouts")
+        if "field" in self.data:
+            raise self.fail(
+                "[[field]] tables are for delimited layouts; fixed-width fields belong under their record: "
+                'fields = [{ field = "...", start = 1, length = 10 }] in the [[record]] that holds them'
+            )
         rt = self.meta.get("record_type")
         if not isinstance(rt, dict) or "start" not in rt or "length" not in rt:
             raise self.fail("a fixed-width layout needs record_type = { start = 1, length = 2 }")
+        unknown = sorted(set(rt) - _RECORD_TYPE_KEYS)
+        if unknown:
+            raise self.fail(f"unknown [layout].record_type key(s): {', '.join(unknown)}")
         rt_start, rt_len = self._int(rt["start"], "record_type start"), self._int(rt["length"], "record_type length")
         if rt_start < 1 or rt_len < 1:
             raise self.fail("record_type start and length must be positive")
@@ -342,13 +396,19 @@ class _LayoutBuilder:
         rtype = raw.get("type")
         if not isinstance(rtype, str) or not rtype:
             raise self.fail(f'[[record]] #{index + 1} needs a type such as "CL"')
+        unknown = sorted(set(raw) - _RECORD_KEYS)
+        if unknown:
+            raise self.fail(f"record {rtype}: unknown key(s) {', '.join(unknown)}")
         try:
             role = Role(raw.get("role", ""))
         except ValueError:
             raise self.fail(f"record {rtype}: role {raw.get('role')!r} is not header, claim, line or trailer") from None
         length = raw.get("length")
+        raw_fields = raw.get("fields", [])
+        if not isinstance(raw_fields, list):
+            raise self.fail(f"record {rtype}: fields must be a list of field tables")
         specs: list[FieldSpec] = []
-        for j, fraw in enumerate(raw.get("fields", [])):
+        for j, fraw in enumerate(raw_fields):
             if not isinstance(fraw, dict):
                 raise self.fail(f"record {rtype} field #{j + 1} must be a table")
             where = f"record {rtype} field {fraw.get('field', fraw.get('name', '#' + str(j + 1)))}"
@@ -365,7 +425,7 @@ class _LayoutBuilder:
                     f"{a_name} (positions {a_start}-{a_end})"
                 )
         if length is not None:
-            if not isinstance(length, int) or length < 1:
+            if isinstance(length, bool) or not isinstance(length, int) or length < 1:
                 raise self.fail(f"record {rtype}: length must be a positive number")
             last = max(end for _, end, _ in spans)
             if last > length:
@@ -410,6 +470,11 @@ class _LayoutBuilder:
         meta_roles = (Role.HEADER, Role.TRAILER)
         if model_name is None and meta_name is None:
             raise self.fail(f'{where}: needs field = "<model field>"')
+        if model_name is not None and meta_name is not None:
+            raise self.fail(
+                f"{where}: has both field = and name =; claim and line records map model fields with "
+                "field = ..., header and trailer records hold name = ..."
+            )
         if model_name is not None:
             if model_name not in self.catalog.by_name:
                 hint = difflib.get_close_matches(str(model_name), list(self.catalog.by_name), n=1)
@@ -444,14 +509,13 @@ class _LayoutBuilder:
         if date_format is not None and date_format not in DATE_FORMATS:
             raise self.fail(f"{where}: date_format {date_format!r} is not one of {', '.join(DATE_FORMATS)}")
         if model_name is not None and picture is not None:
-            kind = self.catalog.by_name[name].kind
-            if picture.decimals and kind not in (Kind.AMOUNT, Kind.DECIMAL):
-                raise self.fail(f"{where}: picture {picture.text} has decimals but {name} is not an amount")
+            fd = self.catalog.by_name[name]
+            self._picture_fits(fd, picture, date_format or self.meta.get("date_format", "CCYYMMDD"), where)
         check = raw.get("check")
         if check is not None:
             if role is not Role.TRAILER:
                 raise self.fail(f"{where}: check is only allowed on trailer fields")
-            self._validate_check(str(check), where)
+            self._validate_check(str(check), where, picture)
         pos = raw.get("position", position)
         return FieldSpec(
             field=name,
@@ -465,14 +529,77 @@ class _LayoutBuilder:
             check=str(check) if check is not None else None,
         )
 
-    def _validate_check(self, check: str, where: str) -> None:
+    def _picture_fits(self, fd: FieldDef, picture: Picture, date_format: str, where: str) -> None:
+        """Refuse a picture that cannot hold values of the model field's kind.
+
+        Such a layout loads but then rejects every claim (an ``X(10)`` amount
+        keeps its overpunch sign and implied decimals), so it is a layout error.
+        """
+        name, kind = fd.name, fd.kind
+        if picture.decimals and kind not in (Kind.AMOUNT, Kind.DECIMAL):
+            raise self.fail(f"{where}: picture {picture.text} has decimals but {name} is not an amount")
+        if picture.alphanumeric and kind in _NUMERIC_KINDS:
+            what, example = _NUMERIC_KINDS[kind]
+            if kind in (Kind.AMOUNT, Kind.DECIMAL):
+                bare = "values written with an explicit decimal point"
+            elif kind is Kind.DATE:
+                bare = "dates written with separators such as CCYY-MM-DD"
+            else:
+                bare = "values that are not zero-filled"
+            raise self.fail(
+                f"{where}: picture {picture.text} is text but {name} is {what}; use a numeric picture "
+                f"such as {example}, or leave picture out for {bare}"
+            )
+        if picture.numeric and kind is Kind.TEXT:
+            raise self.fail(
+                f"{where}: picture {picture.text} is numeric but {name} is free text; use X({picture.width})"
+            )
+        if picture.numeric and kind is Kind.CODE and fd.codes and not any(c.isdigit() for c in fd.codes):
+            raise self.fail(
+                f"{where}: picture {picture.text} holds digits only but {name} codes are letters "
+                f"({', '.join(sorted(fd.codes)[:5])}); use X({picture.width})"
+            )
+        if picture.signed and kind not in (Kind.AMOUNT, Kind.DECIMAL, Kind.INTEGER):
+            # A signed picture drops leading zeros ("01" -> "1"), which breaks codes and identifiers.
+            raise self.fail(f"{where}: picture {picture.text} is signed but {name} is not an amount or a number")
+        if picture.decimals > fd.max_decimals:
+            raise self.fail(
+                f"{where}: picture {picture.text} has {picture.decimals} decimals but {name} allows at most "
+                f"{fd.max_decimals}"
+            )
+        if kind is Kind.DATE and picture.numeric:
+            if not date_format.isalpha():
+                raise self.fail(
+                    f"{where}: picture {picture.text} holds digits only but date_format {date_format} has "
+                    "separators; leave picture out"
+                )
+            if picture.digits != len(date_format):
+                raise self.fail(
+                    f"{where}: picture {picture.text} is {picture.digits} digits but a {date_format} date has "
+                    f"{len(date_format)}"
+                )
+        if kind is Kind.HOUR and picture.numeric and picture.digits != 4:
+            raise self.fail(f"{where}: picture {picture.text} is {picture.digits} digits but an HHMM time has 4")
+
+    def _validate_check(self, check: str, where: str, picture: Picture | None) -> None:
         if check in ("count:records", "count:data", "count:claims"):
+            if picture is not None and (picture.alphanumeric or picture.decimals):
+                raise self.fail(f"{where}: a count needs a whole-number picture such as 9(9), not {picture.text}")
             return
         if check.startswith("sum:"):
             target = check[4:]
             fd = self.catalog.by_name.get(target)
             if fd is None or fd.kind is not Kind.AMOUNT:
                 raise self.fail(f"{where}: check {check!r} must sum an amount field, e.g. sum:total_charge")
+            if fd.level is not Level.CLAIM:
+                # The reader sums claim records, and the rejects file recomputes its
+                # trailer from claim totals; a line-level sum would always mismatch.
+                raise self.fail(
+                    f"{where}: check {check!r} sums a line-level field; a trailer total sums a claim-level "
+                    "amount such as sum:total_charge"
+                )
+            if picture is not None and (picture.alphanumeric or picture.decimals > 2):
+                raise self.fail(f"{where}: a total needs an amount picture such as S9(10)V99, not {picture.text}")
             return
         raise self.fail(f"{where}: check {check!r} is not count:records, count:data, count:claims or sum:<field>")
 

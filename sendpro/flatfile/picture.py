@@ -105,7 +105,9 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
 
     Text pictures and unsigned integers pass through. Implied decimals and signs
     become an explicit ``-123.45``. Values that do not fit the picture pass
-    through unchanged (the format rules then report them).
+    through unchanged (the format rules then report them). A short value is
+    left-padded with zeros, so a fixed-width value must first pass
+    :func:`misplaced_blank_expr`: stripping ``000003600 `` would move its digits.
     """
     if pic.alphanumeric or (not pic.signed and pic.decimals == 0):
         return raw
@@ -143,6 +145,26 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
     negative = negative & body.str.contains(r"[1-9]")
     signed_text = pl.when(negative).then(pl.concat_str([pl.lit("-"), magnitude])).otherwise(magnitude)
     return pl.when(ok).then(signed_text).otherwise(raw)
+
+
+def misplaced_blank_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
+    """Return True where an *unstripped* fixed-width value of a numeric picture holds a misplaced blank.
+
+    Leading blanks are right-justified digits and read as leading zeros, and an
+    all-blank field is absent (null); but a blank after the first non-blank
+    character (``000003600 `` where the overpunch digit belongs, ``00 12``) or a
+    value cut short by the end of the record cannot be read without guessing
+    where the digits belong, so :func:`decode_expr` must not re-align it. The
+    one blank a picture may end with is a separate trailing sign (blank means
+    positive). Text pictures never have a misplaced blank.
+    """
+    if pic.alphanumeric:
+        return raw.is_null() & pl.lit(False)  # False on every row (null & False is False)
+    digits = raw.str.slice(0, pic.width - 1) if pic.sign_mode is SignMode.TRAILING_SEPARATE else raw
+    # A blank after a non-blank character; or a value cut short that is not all
+    # blank (bytes, not characters: cheaper, and a value with a multi-byte character is no number anyway).
+    short = (raw.str.len_bytes() < pic.width) & (raw.str.strip_chars().str.len_bytes() > 0)
+    return digits.str.contains(r"\S\s") | short
 
 
 def encode_number(value: Decimal | int, pic: Picture) -> str:

@@ -85,6 +85,13 @@ RECORD_ORDER = FileProblem(
     bad="records after the trailer",
     good="one header record first and one trailer record last",
 )
+CLAIM_IN_TWO_FILES = FileProblem(
+    "FF009",
+    "file.claim_in_two_files",
+    "A claim id is in more than one input file of the run (a claim cut in two, or a file given twice).",
+    bad="convert a.txt b.txt where b.txt repeats claims of a.txt",
+    good="each claim's rows in one input; join the files or convert them in separate runs",
+)
 
 FILE_PROBLEMS: tuple[FileProblem, ...] = (
     EMPTY_FILE,
@@ -95,4 +102,5 @@ FILE_PROBLEMS: tuple[FileProblem, ...] = (
     TRAILER_COUNT,
     TRAILER_TOTAL,
     RECORD_ORDER,
+    CLAIM_IN_TWO_FILES,
 )

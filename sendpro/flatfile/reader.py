@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ import polars as pl
 
 from sendpro.flatfile.claimindex import ClaimIndex
 from sendpro.flatfile.layout import DATE_FORMATS, FieldSpec, Format, Layout, Role
-from sendpro.flatfile.picture import decode_expr
+from sendpro.flatfile.picture import decode_expr, misplaced_blank_expr
 from sendpro.flatfile.problems import (
     EMPTY_FILE,
     LAYOUT_MISMATCH,
@@ -42,6 +43,8 @@ from sendpro.flatfile.problems import (
 from sendpro.flatfile.source import LineChunk, iter_line_chunks
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 #: Default number of physical lines parsed at once.
 DEFAULT_CHUNK_LINES = 5_000
@@ -111,7 +114,11 @@ class InputInfo:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What the first pass counted."""
+    """What the first pass counted.
+
+    ``unverified_checks`` says which trailer checks could not be verified because
+    damaged records (reported per claim as FF012/FF016) hide what they held.
+    """
 
     data_rows: int
     claims: int
@@ -120,6 +127,22 @@ class ScanResult:
     header_record: str | None = None
     trailer_record: str | None = None
     blank_lines_inside: int = 0
+    unverified_checks: tuple[str, ...] = ()
+
+
+@dataclass
+class _Damage:
+    """Damaged fixed-width records seen by the scan: what a trailer check must allow for.
+
+    ``unknown`` counts records of an unknown type, ``claim_like`` those of them
+    that are read as claim records, and ``claims`` the records that may be claim
+    records with unreadable values (their first line in ``first_line``).
+    """
+
+    unknown: int = 0
+    claim_like: int = 0
+    claims: int = 0
+    first_line: int | None = None
 
 
 def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
@@ -140,11 +163,20 @@ def _empty_to_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped)
 
 
-def _value_expr(raw: pl.Expr, spec: FieldSpec, layout: Layout) -> pl.Expr:
-    """Canonical text of one field: stripped, empty as null, picture and date decoded."""
+def _value_expr(raw: pl.Expr, spec: FieldSpec, layout: Layout, *, fixed: bool = False) -> pl.Expr:
+    """Canonical text of one field: stripped, empty as null, picture and date decoded.
+
+    ``fixed``: ``raw`` is an unstripped fixed-width slice. A numeric value with a
+    blank inside or after its digits then passes through (leading blanks
+    dropped, the others kept) so the field's format rule reports it, instead of
+    being stripped and re-aligned by the picture.
+    """
     value = _empty_to_null(raw)
     if spec.picture is not None:
         value = decode_expr(value, spec.picture)
+        if fixed and spec.picture.numeric:
+            bad = misplaced_blank_expr(raw, spec.picture)
+            value = pl.when(bad).then(raw.str.strip_chars_start()).otherwise(value)
     date_format = spec.date_format or layout.date_format
     if spec.model and layout.catalog.by_name[spec.field].kind.value == "date" and date_format != "CCYYMMDD":
         parsed = value.str.strptime(pl.Date, DATE_FORMATS[date_format], strict=False)
@@ -177,6 +209,16 @@ class FlatFileReader:
         self._scan: ScanResult | None = None
         self._seq = 0
         self._carried_blanks: tuple[int, ...] = ()
+        claim = layout.record(Role.CLAIM) if layout.format is Format.FIXED_WIDTH else None
+        line = layout.record(Role.LINE) if layout.format is Format.FIXED_WIDTH else None
+        #: Declared lengths of claim and line records (None: not declared).
+        self._claim_len = claim.length if claim is not None else None
+        self._line_len = line.length if line is not None else None
+        # A record of an unknown type as long as a claim record (and not as long
+        # as a line record) is a claim record whose type was damaged: it starts
+        # a claim of its own, so the damage rejects that claim and not the one
+        # before it. Without declared lengths the two cannot be told apart.
+        self._claim_like_len = self._claim_len if self._claim_len != self._line_len else None
 
     # -- context management ----------------------------------------------------------
     def __enter__(self) -> FlatFileReader:
@@ -345,6 +387,18 @@ class FlatFileReader:
         kind: pl.Expr = pl.lit(KIND_OTHER)
         for rec in reversed(lay.records):
             kind = pl.when(rt == rec.type).then(pl.lit(_ROLE_KIND[rec.role])).otherwise(kind)
+        claim_like: pl.Expr = pl.lit(False)
+        if self._claim_like_len is not None:
+            claim_like = ~rt.is_in([r.type for r in lay.records]) & (raw.str.len_chars() == self._claim_like_len)
+        # Which rows each record's fields are read from, computed once per record
+        # rather than once per field. A damaged claim record is read as a claim
+        # record: its claim id and type name the claim that its damage rejects.
+        base = base.with_columns(
+            *[
+                ((rt == rec.type) | claim_like if rec.role is Role.CLAIM else rt == rec.type).alias(f"_holds{i}")
+                for i, rec in enumerate(lay.records)
+            ]
+        )
         exprs: list[pl.Expr] = [
             raw,
             pl.col("_row"),
@@ -352,26 +406,49 @@ class FlatFileReader:
             raw.str.len_chars().cast(pl.Int64).alias("_len"),
             pl.lit(None, dtype=pl.Int64).alias("_nf"),
         ]
-        for rec in lay.records:
+        for i, rec in enumerate(lay.records):
             for spec in rec.fields:
                 if not spec.model or (only is not None and spec.field not in only):
                     continue
                 assert spec.start is not None and spec.length is not None
                 sliced = raw.str.slice(spec.start - 1, spec.length)
-                value = _value_expr(sliced, spec, lay)
-                exprs.append(pl.when(rt == rec.type).then(value).otherwise(None).alias(spec.field))
+                value = _value_expr(sliced, spec, lay, fixed=True)
+                exprs.append(pl.when(pl.col(f"_holds{i}")).then(value).otherwise(None).alias(spec.field))
         frame = base.select(exprs)
         if not any(s.field == "claim_type" for r in lay.records for s in r.fields) and len(lay.claim_types) == 1:
             frame = frame.with_columns(
-                pl.when(pl.col("_kind") == KIND_CLAIM).then(pl.lit(lay.claim_types[0])).alias("claim_type")
+                pl.when(self._starts_claim()).then(pl.lit(lay.claim_types[0])).alias("claim_type")
             )
         return frame
+
+    def _starts_claim(self) -> pl.Expr:
+        """Rows of a fixed-width frame that start a claim: claim records and damaged claim records."""
+        kind = pl.col("_kind")
+        start = kind == KIND_CLAIM
+        if self._claim_like_len is not None:
+            start = start | ((kind == KIND_OTHER) & (pl.col("_len") == self._claim_like_len))
+        return start
+
+    def _damaged_claim(self) -> pl.Expr:
+        """Rows of a fixed-width frame that may be a claim record whose values cannot be trusted.
+
+        A claim record of the wrong length, or a record of an unknown type that is
+        not shaped like a line record: their amounts may be cut off or misread,
+        so a trailer total cannot be verified while the file holds one.
+        """
+        kind, length = pl.col("_kind"), pl.col("_len")
+        claim_bad = kind == KIND_CLAIM
+        claim_bad = claim_bad & (length != self._claim_len) if self._claim_len is not None else pl.lit(False)
+        other = kind == KIND_OTHER
+        if self._line_len is not None:
+            other = other & (length != self._line_len)
+        return claim_bad | other
 
     def _key_expr(self) -> pl.Expr:
         """Claim key per row: the claim id, forward-filled onto line records for fixed-width."""
         key = pl.col("mce_claim_id")
         if self.layout.format is Format.FIXED_WIDTH:
-            key = pl.when(pl.col("_kind") == KIND_CLAIM).then(key.fill_null("")).otherwise(None).forward_fill()
+            key = pl.when(self._starts_claim()).then(key.fill_null("")).otherwise(None).forward_fill()
         return key.fill_null("").alias("_key")
 
     # -- pass 1 ------------------------------------------------------------------------
@@ -397,6 +474,7 @@ class FlatFileReader:
         data_rows = 0
         records = 0
         claim_records = 0
+        damage = _Damage()
         types: dict[str, int] = {}
         last_key: str | None = None
         header_record: str | None = None
@@ -442,13 +520,25 @@ class FlatFileReader:
                         trailer_record = str(raw)
                         trailer_line = int(row)
                 data = frame.filter(~pl.col("_kind").is_in([KIND_HEADER, KIND_TRAILER]))
-                claims = data.filter(pl.col("_kind") == KIND_CLAIM)
+                marks = data.select(
+                    self._starts_claim().alias("start"),
+                    (pl.col("_kind") == KIND_OTHER).alias("unknown"),
+                    self._damaged_claim().alias("damaged"),
+                )
+                claims = data.filter(marks["start"])
                 claim_records += claims.height
+                damage.unknown += int(marks["unknown"].sum())
+                damage.claim_like += int((marks["start"] & marks["unknown"]).sum())
+                damaged_rows = data.filter(marks["damaged"])["_row"]
+                if damaged_rows.len():
+                    damage.claims += damaged_rows.len()
+                    if damage.first_line is None:
+                        damage.first_line = int(damaged_rows[0])
                 keys = claims["mce_claim_id"].fill_null("").to_list()
                 facts = _facts(claims)
                 if not orphan_started and data.height and claim_records == claims.height:
                     # Line records before the first claim record form one orphan run.
-                    if data["_kind"][0] != KIND_CLAIM:
+                    if not marks["start"][0]:
                         keys.insert(0, "")
                         facts.insert(0, (None, int(data["_row"][0])))
                         orphan_started = True
@@ -482,7 +572,7 @@ class FlatFileReader:
                     self.name,
                     f"the file has no {trailer_spec.type} trailer record: it may be truncated",
                 )
-            self._check_trailer(
+            unverified = self._check_trailer(
                 trailer_spec.fields,
                 trailer_record,
                 trailer_line,
@@ -490,11 +580,16 @@ class FlatFileReader:
                 data_rows,
                 claim_records,
                 sums,
+                damage,
             )
+        else:
+            unverified = ()
         self._check_columns(info, types)
         claims_total, split = index.finish_scan()
         blanks_inside = sum(1 for b in blank_nos if b < last_data_line)
-        self._scan = ScanResult(data_rows, claims_total, split, types, header_record, trailer_record, blanks_inside)
+        self._scan = ScanResult(
+            data_rows, claims_total, split, types, header_record, trailer_record, blanks_inside, unverified
+        )
         return self._scan
 
     def _check_trailer(
@@ -506,39 +601,73 @@ class FlatFileReader:
         data_rows: int,
         claim_records: int,
         sums: dict[str, int],
-    ) -> None:
+        damage: _Damage,
+    ) -> tuple[str, ...]:
+        """Compare the trailer's counts and totals with the file; return the checks left unverified.
+
+        Messages print the decoded count or amount, never the raw field text. A
+        mismatch that damaged records may explain (a claim record of an unknown
+        type or the wrong length, whose claim the FF012/FF016 rules reject) does
+        not stop the run: the check is reported as unverified instead.
+
+        Raises:
+            InputFileError: a count or total does not match and no damage explains it.
+        """
+        unverified: list[str] = []
         for spec in specs:
             if not spec.check:
                 continue
             assert spec.start is not None and spec.length is not None
-            raw = record[spec.start - 1 : spec.start - 1 + spec.length].strip()
-            frame = pl.DataFrame({"v": [raw or None]}, schema={"v": pl.String})
-            expr = _value_expr(pl.col("v"), spec, self.layout)
-            text = frame.select(expr)[spec.field][0]
+            raw = record[spec.start - 1 : spec.start - 1 + spec.length]
+            frame = pl.DataFrame({"v": [raw]}, schema={"v": pl.String})
+            text = frame.select(_value_expr(pl.col("v"), spec, self.layout, fixed=True))[spec.field][0]
+            form = f"a valid {spec.picture.text} value" if spec.picture is not None else "a number"
             if spec.check.startswith("count:"):
+                what = spec.check[6:]
                 expected = {
                     "count:records": records,
                     "count:data": data_rows,
                     "count:claims": claim_records,
                 }[spec.check]
-                if text is None or not str(text).isdigit() or int(str(text)) != expected:
-                    raise TRAILER_COUNT.error(
-                        self.name,
-                        f"line {line_no}: trailer {spec.field} says {text}, but the file holds {expected} "
-                        f"({spec.check[6:]}); the file may be truncated or padded",
-                    )
-            else:
-                target = spec.check[4:]
-                try:
-                    stated = _cents_of(str(text)) if text is not None else None
-                except ValueError:
-                    stated = None
-                if stated != sums.get(target, 0):
-                    raise TRAILER_TOTAL.error(
-                        self.name,
-                        f"line {line_no}: trailer {spec.field} says {text}, but {target} sums to "
-                        f"{_format_cents(sums.get(target, 0))}",
-                    )
+                count = _count_of(text)
+                if count == expected:
+                    continue
+                says = f"says {count}" if count is not None else f"is not {form}"
+                if spec.check == "count:claims" and count is not None and damage.unknown:
+                    # Records of an unknown type may be claim records the extract
+                    # wrote (or not); only a count outside that range is a mismatch.
+                    sound = claim_records - damage.claim_like
+                    if sound <= count <= sound + damage.unknown:
+                        unverified.append(
+                            f"line {line_no}: trailer {spec.field} {says}, and the file holds {sound} claim "
+                            f"records and {damage.unknown} record(s) of an unknown type"
+                        )
+                        continue
+                raise TRAILER_COUNT.error(
+                    self.name,
+                    f"line {line_no}: trailer {spec.field} {says}, but the file holds {expected} "
+                    f"({what}); the file may be truncated or padded",
+                )
+            target = spec.check[4:]
+            total = _format_cents(sums.get(target, 0))
+            stated = _stated_cents(text)
+            if stated == sums.get(target, 0):
+                continue
+            says = f"says {_format_cents(stated)}" if stated is not None else f"is not {form}"
+            if damage.claims:
+                unverified.append(
+                    f"line {line_no}: trailer {spec.field} {says} and the readable claim records sum "
+                    f"{target} to {total}; {damage.claims} damaged record(s) (first at line "
+                    f"{damage.first_line}) hide the rest and their claims are rejected"
+                )
+                continue
+            raise TRAILER_TOTAL.error(
+                self.name,
+                f"line {line_no}: trailer {spec.field} {says}, but {target} sums to {total}",
+            )
+        for note in unverified:
+            log.warning("%s: trailer check not verified: %s", self.name, note)
+        return tuple(unverified)
 
     def _check_columns(self, info: InputInfo, types: dict[str, int]) -> None:
         if self.layout.format is not Format.DELIMITED:
@@ -600,8 +729,7 @@ class FlatFileReader:
     def _mark_runs(self, frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(self._key_expr())
         if self.layout.format is Format.FIXED_WIDTH:
-            start = pl.col("_kind") == KIND_CLAIM
-            start = start | (pl.int_range(pl.len()) == 0)
+            start = self._starts_claim() | (pl.int_range(pl.len()) == 0)
         else:
             start = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
         return frame.with_columns(start.alias("_start"))
@@ -626,21 +754,51 @@ class FlatFileReader:
                 if frame.height:
                     yield Batch(self.name, self._flatten(frame, runs=1), blank_lines)
                     blank_lines = ()
+                # Reassembled claims travel together, a batch's worth at a time: one batch
+                # per claim made an unsorted extract tens of times slower.
+                group: list[tuple[str, list[tuple[int, str]], int]] = []
+                size = 0
                 for key, lines in complete:
-                    yield Batch(self.name, self._reassemble(key, lines, split[key]), blank_lines)
+                    group.append((key, lines, split[key]))
+                    size += len(lines)
+                    if size >= self.chunk_lines:
+                        yield Batch(self.name, self._reassemble(group), blank_lines)
+                        blank_lines = ()
+                        group, size = [], 0
+                if group:
+                    yield Batch(self.name, self._reassemble(group), blank_lines)
                     blank_lines = ()
                 self._carried_blanks = blank_lines
                 return
         yield Batch(self.name, self._flatten(frame, runs=1), blank_lines)
 
-    def _reassemble(self, key: str, lines: list[tuple[int, str]], runs: int) -> pl.DataFrame:
-        """Parse a split claim's parked lines back into one claim."""
-        frame = self._parse([raw for _, raw in lines], [no for no, _ in lines])
-        frame = frame.with_columns(pl.lit(key).alias("_key"), (pl.int_range(pl.len()) == 0).alias("_start"))
-        return self._flatten(frame, runs=runs)
+    def _reassemble(self, claims: list[tuple[str, list[tuple[int, str]], int]]) -> pl.DataFrame:
+        """Parse split claims' parked lines back into whole claims: ``(key, lines, runs)`` each, one parse."""
+        raws: list[str] = []
+        nos: list[int] = []
+        keys: list[str] = []
+        starts: list[bool] = []
+        runs: list[int] = []
+        for key, lines, n in claims:
+            for i, (no, raw) in enumerate(lines):
+                raws.append(raw)
+                nos.append(no)
+                keys.append(key)
+                starts.append(i == 0)
+                runs.append(n)
+        frame = self._parse(raws, nos).with_columns(
+            pl.Series("_key", keys, dtype=pl.String),
+            pl.Series("_start", starts, dtype=pl.Boolean),
+            pl.Series("_nruns", runs, dtype=pl.Int64),
+        )
+        return self._flatten(frame, runs=None)
 
-    def _flatten(self, frame: pl.DataFrame, runs: int) -> pl.DataFrame:
-        """Turn a frame of whole runs into logical rows: one per service line."""
+    def _flatten(self, frame: pl.DataFrame, runs: int | None) -> pl.DataFrame:
+        """Turn a frame of whole runs into logical rows: one per service line.
+
+        ``runs`` is how many runs each claim had in the file; None takes it per row
+        from the frame's ``_nruns`` column (reassembled split claims).
+        """
         seq0 = self._seq
         run = pl.col("_start").cum_sum() - 1
         if self.layout.format is Format.FIXED_WIDTH:
@@ -655,46 +813,67 @@ class FlatFileReader:
             )
         n_runs = int(out.select(pl.col("_run").max()).item() or 0) + 1 if out.height else 0
         self._seq += n_runs
-        return out.with_columns(
-            (pl.col("_run") + seq0).alias("_claim_seq"),
-            pl.lit(runs, dtype=pl.Int64).alias("_runs"),
-        ).drop(["_run", "_start", "_key"])
+        runs_expr = pl.lit(runs, dtype=pl.Int64) if runs is not None else pl.col("_nruns")
+        out = out.with_columns((pl.col("_run") + seq0).alias("_claim_seq"), runs_expr.alias("_runs"))
+        return out.drop(["_run", "_start", "_key", *(["_nruns"] if runs is None else [])])
 
     def _flatten_fixed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Fold each claim record into its first line record (see :class:`Batch`).
+
+        Two kinds of damaged claim record keep a row of their own instead, so the
+        structure rules see the record itself and name its line: a record of an
+        unknown type shaped like a claim record (a broken row of its claim, as an
+        unknown record among line records is) and a claim record of the wrong
+        length (a row without a service line that is not the claim's first row).
+        """
         is_claim = pl.col("_kind") == KIND_CLAIM
+        starts = self._starts_claim()
+        wrong_length = is_claim & (pl.col("_len") != self._claim_len) if self._claim_len is not None else pl.lit(False)
         claim_cols = [c for c in self.layout.catalog.claim_fields if c in frame.columns]
-        claim_id = is_claim.cast(pl.Int64).cum_sum().alias("_cl")
-        frame = frame.with_columns(claim_id)
+        frame = frame.with_columns(starts.cast(pl.Int64).cum_sum().alias("_cl"))
         frame = frame.with_columns(
-            *[
-                pl.when(is_claim).then(pl.col(c)).otherwise(None).forward_fill().over("_run").alias(c)
-                for c in claim_cols
-            ],
-            pl.when(is_claim).then(pl.col("_row")).otherwise(None).forward_fill().over("_run").alias("_claim_row"),
-            pl.when(is_claim).then(pl.col("_raw")).otherwise(None).forward_fill().over("_run").alias("_cl_raw"),
+            *[pl.when(starts).then(pl.col(c)).otherwise(None).forward_fill().over("_run").alias(c) for c in claim_cols],
+            pl.when(starts).then(pl.col("_row")).otherwise(None).forward_fill().over("_run").alias("_claim_row"),
+            # Per claim record, not per run: a run may hold several claim records
+            # (a reassembled split claim), and a damaged one must not lend its
+            # lines the raw text of the one before it.
+            pl.when(is_claim & ~wrong_length)
+            .then(pl.col("_raw"))
+            .otherwise(None)
+            .forward_fill()
+            .over("_cl")
+            .alias("_cl_raw"),
             (pl.col("_kind") != KIND_CLAIM).any().over("_cl").alias("_has_lines"),
         )
-        keep = ~is_claim | ~pl.col("_has_lines")
-        frame = frame.filter(keep)
+        frame = frame.with_columns((is_claim & pl.col("_has_lines") & wrong_length).alias("_apart"))
+        frame = frame.filter(~is_claim | ~pl.col("_has_lines") | pl.col("_apart"))
         first_in_claim_record = pl.col("_cl") != pl.col("_cl").shift(1)
         first_in_claim_record = first_in_claim_record.fill_null(True)
         with_claim_raw = first_in_claim_record & ~is_claim & pl.col("_cl_raw").is_not_null()
+        # The claim's first row carries its claim-level values for the rules and
+        # the builder; a claim record kept apart is never that row.
+        eligible = ~pl.col("_apart")
         frame = frame.with_columns(
             pl.when(with_claim_raw)
             .then(pl.concat_str([pl.col("_cl_raw"), pl.lit("\n"), pl.col("_raw")]))
             .otherwise(pl.col("_raw"))
             .alias("_raw"),
-            (pl.col("_run") != pl.col("_run").shift(1)).fill_null(True).alias("_first"),
+            (eligible & (eligible.cast(pl.Int64).cum_sum().over("_run") == 1)).alias("_first"),
             is_claim.alias("_nolines"),
             pl.col("_claim_row").fill_null(pl.col("_row")),
         )
-        return frame.drop(["_cl", "_cl_raw", "_has_lines"])
+        return frame.drop(["_cl", "_cl_raw", "_has_lines", "_apart"])
 
     def claim_facts(self, claim_id: str) -> tuple[str | None, int] | None:
         """Return ``(adjudication date, first line)`` of a claim id anywhere in the file (after scan)."""
         if self._index is None:
             return None
         return self._index.facts(claim_id)
+
+    @property
+    def claim_index(self) -> ClaimIndex | None:
+        """Return the on-disk index of the file's claim ids (after scan)."""
+        return self._index
 
     # -- rejects support -----------------------------------------------------------------
     def header_text(self) -> str | None:
@@ -726,6 +905,23 @@ def _cents_of(text: str) -> int:
         raise ValueError(text)
     cents = int(whole or "0") * 100 + int((frac + "00")[:2])
     return -cents if negative else cents
+
+
+def _count_of(text: str | None) -> int | None:
+    """A decoded trailer count as a number (None: blank or not a whole number)."""
+    if text is None or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def _stated_cents(text: str | None) -> int | None:
+    """A decoded trailer total in cents (None: blank or not an amount the picture allows)."""
+    if text is None:
+        return None
+    try:
+        return _cents_of(text)
+    except ValueError:
+        return None
 
 
 def _format_cents(cents: int) -> str:

@@ -47,8 +47,9 @@ def tally_file(
             }
             valid_type = cols["claim_type"].is_in(list(layout.catalog.claim_types)).fill_null(False)
             bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
-            first = pl.col("_first")
-            # Pharmacy claims have no service lines: each row is the claim.
+            # Pharmacy claims have no service lines: each row is a claim, also one
+            # repeating a claim id; medical rows repeat their claim's totals.
+            first = pl.col("_first") | pl.lit(line_charge is None)
             line = ~pl.col("_nolines") & pl.lit(line_charge is not None)
             claim_type_of_claim = bucket.first().over("_claim_seq")
             agg = (

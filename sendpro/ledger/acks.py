@@ -185,12 +185,22 @@ class _Ingest:
                     f"999 rejected transaction set {st.st02}: " + "; ".join(errors),
                     force=True,
                 )
-            # The claims the errors were in got their own reasons above; the rest of the set falls with it.
+            # The claims the errors were in got their own reasons above; the rest of the set falls
+            # with it, and is told so rather than handed another claim's errors.
+            if st.claim_errors:
+                named = sorted(st.claim_errors)
+                more = f" and {len(named) - 5} more" if len(named) > 5 else ""
+                reason = (
+                    f"999 rejected transaction set {st.st02} for errors in claim(s) {', '.join(named[:5])}{more}; "
+                    "this claim had none: send it again"
+                )
+            else:  # no CTX: the errors cannot be placed in a claim
+                reason = f"999 rejected transaction set {st.st02} (send the claim again): {why}"
             self._move(
                 "file_id = ? AND st02 = ? AND ack_id IS NOT ?",
                 (file_id, st.st02, self.ack_id),
                 REJECTED,
-                f"999 rejected transaction set {st.st02} (send the claim again): {why}",
+                reason,
                 force=True,
             )
         status = {"A": ACCEPTED, "E": ACCEPTED, "P": PARTIAL}.get(item.code, REJECTED)

@@ -19,7 +19,8 @@ from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 
 # Provenance is not content: the same claim read from another file or line is the same version.
-_PROVENANCE = frozenset({"file", "rows", "row_no"})
+# Nor are the amounts of rows repeating a pharmacy claim id (control totals only).
+_PROVENANCE = frozenset({"file", "rows", "row_no", "repeated_charge", "repeated_paid"})
 
 
 @functools.cache
@@ -149,6 +150,10 @@ class History:
     def known(self, claim_id: str) -> bool:
         """Return True when some version of ``claim_id`` was written before (or earlier in this run)."""
         return bool(self.versions(claim_id))
+
+    def rejected_in_run(self, claim_id: str) -> list[str]:
+        """Return the error codes of this run's rejected versions of ``claim_id`` (empty: none)."""
+        return self.journal.rejected(claim_id)
 
     def voided(self, original_claim_id: str) -> list[str]:
         """Return the claim ids of voids already written for ``original_claim_id``."""

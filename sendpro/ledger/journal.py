@@ -124,6 +124,16 @@ class RunJournal:
         ).fetchall()
         return [(str(h), f, o) for h, f, o in rows]
 
+    def rejected(self, claim_id: str) -> list[str]:
+        """Return the error codes of this run's rejected versions of ``claim_id`` (empty: none rejected)."""
+        if not self.might_have(claim_id):
+            return []
+        self._write()
+        rows = self.db.execute(
+            "SELECT detail FROM encounters WHERE claim_id = ? AND output IS NULL ORDER BY id", (claim_id,)
+        ).fetchall()
+        return [str(r[0] or "") for r in rows]
+
     def voids_of(self, original_claim_id: str) -> list[str]:
         """Return the claim ids of this run's written voids of ``original_claim_id``."""
         self._write()

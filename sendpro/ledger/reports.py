@@ -77,8 +77,11 @@ def status(ledger: Ledger, runs: int = 10, limit: int = 50) -> StatusReport:
         report.runs.append(dict(zip(keys, row, strict=True)))
     for file_status, n in ledger.query("SELECT status, COUNT(*) FROM files GROUP BY status ORDER BY status"):
         report.files[str(file_status)] = int(str(n))
+    # Each claim id counts once, in the state of its latest version: a claim held by one
+    # run and sent by the next is sent, and one held twice is held once.
     for claim_type, enc_status, n, cents in ledger.query(
-        "SELECT claim_type, status, COUNT(*), SUM(charge) FROM encounters GROUP BY claim_type, status"
+        "SELECT e.claim_type, e.status, COUNT(*), SUM(e.charge) FROM encounters e WHERE NOT EXISTS "
+        "(SELECT 1 FROM encounters l WHERE l.claim_id = e.claim_id AND l.id > e.id) GROUP BY e.claim_type, e.status"
     ):
         report.encounters.setdefault(str(claim_type), {})[str(enc_status)] = (int(str(n)), int(str(cents or 0)))
     # Rejected, and no later version of the claim id went out or was held since.
@@ -212,14 +215,20 @@ def reconcile(ledger: Ledger, run: int | None = None) -> LedgerReconciliation:
         data = json.loads(str(summary or "{}"))
         claims, amounts = data.get("claims", {}), data.get("amounts", {})
         entry: dict[str, Any] = {"ack": ack_id, "name": name, "kind": kind, "batches": [], "problems": []}
-        stated = {"accepted": 0, "rejected": 0, "accepted_amount": 0, "rejected_amount": 0}
-        has_totals = False
+        # A total counts only when some batch states it: AMT*YU / AMT*YY and the QTYs are
+        # situational, and a missing one is not a zero.
+        stated: dict[str, int | None] = {
+            "accepted": None,
+            "rejected": None,
+            "accepted_amount": None,
+            "rejected_amount": None,
+        }
         for batch in data.get("batches", []):
             entry["batches"].append(batch)
             for key in stated:
                 if batch.get(key) is not None:
-                    stated[key] += int(batch[key])
-                    has_totals = True
+                    stated[key] = (stated[key] or 0) + int(batch[key])
+        has_totals = any(v is not None for v in stated.values())
         found_accepted = int(claims.get("accepted", 0)) + int(claims.get("acknowledged", 0))
         found = {
             "accepted": found_accepted,
@@ -230,7 +239,15 @@ def reconcile(ledger: Ledger, run: int | None = None) -> LedgerReconciliation:
         entry["stated"], entry["matched"] = (stated if has_totals else None), found
         if has_totals:
             for key, value in stated.items():
-                if value != found[key]:
-                    entry["problems"].append(f"the 277 states {key} {value}, its claim statuses add up to {found[key]}")
+                if value is not None and value != found[key]:
+                    shown, total = (
+                        (_dollars(value), _dollars(found[key])) if key.endswith("_amount") else (value, found[key])
+                    )
+                    entry["problems"].append(f"the 277 states {key} {shown}, its claim statuses add up to {total}")
         out.acks.append(entry)
     return out
+
+
+def _dollars(cents: int) -> str:
+    """Format cents as dollars for a message."""
+    return f"{cents / 100:.2f}"

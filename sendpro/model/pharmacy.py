@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,11 @@ class PharmacyEncounter:
     gross_amount_due: Cents | None
     total_amount_paid: Cents | None
     extra_paid: Mapping[str, Cents | None] = field(default_factory=dict)
+    #: Gross amount due and total paid of the further rows that repeat this claim id
+    #: (RX020 rejects such a claim). Each pharmacy row is a claim of its own, so the
+    #: control totals count them; they are never written and are not content.
+    repeated_charge: Cents = 0
+    repeated_paid: Cents = 0
 
     claim_type = RX
 
@@ -116,11 +122,17 @@ def iter_rx_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Ph
         r = rows[i]
         seq = r[ix["_claim_seq"]]
         record_rows = [r[ix["_row"]]]
+        charge = paid = 0
         i += 1
         while i < len(rows) and rows[i][ix["_claim_seq"]] == seq:
             record_rows.append(rows[i][ix["_row"]])
+            charge += rows[i][ix["gross_amount_due"]] or 0
+            paid += rows[i][ix["total_amount_paid"]] or 0
             i += 1
-        yield seq, _build(file, r, ix, tuple(record_rows))
+        encounter = _build(file, r, ix, tuple(record_rows))
+        if charge or paid:
+            encounter = dataclasses.replace(encounter, repeated_charge=charge, repeated_paid=paid)
+        yield seq, encounter
 
 
 def _build(file: str, r: tuple[Any, ...], ix: dict[str, int], rows: tuple[int, ...]) -> PharmacyEncounter:

@@ -7,14 +7,37 @@ at a time.
 
 from __future__ import annotations
 
+import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
 
 from sendpro.errors import LayoutError
-from sendpro.ncpdp.codec import ETX, STX, FieldValueError, decode_record, decode_segments
-from sendpro.ncpdp.layout import NcpdpLayout, RecordRole, bundled_ncpdp_layouts, load_ncpdp_layout
+from sendpro.ncpdp.codec import (
+    ETX,
+    FIELD_SEP,
+    GROUP_SEP,
+    SEGMENT_SEP,
+    STX,
+    FieldValueError,
+    decode_record,
+    decode_segments,
+)
+from sendpro.ncpdp.layout import (
+    NcpdpField,
+    NcpdpLayout,
+    RecordRole,
+    SegmentLayout,
+    bundled_ncpdp_layouts,
+    load_ncpdp_layout,
+)
+
+#: How much of a file, and how many of its records, :func:`guess_ncpdp_layout` looks at.
+GUESS_BYTES = 1 << 16
+GUESS_RECORDS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,46 +59,52 @@ class DecodedRecord:
     values: dict[str, object]
     problems: list[FieldValueError] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
+    #: D.0 segment fields longer than their ``max_length``, with their length (they still decode).
+    too_long: list[tuple[NcpdpField, int]] = field(default_factory=list)
 
 
 def iter_raw_records(path: Path, layout: NcpdpLayout, chunk_size: int = 1 << 20) -> Iterator[RawRecord]:
     """Yield the records of an NCPDP file (lines for fixed layouts, STX..ETX frames for batches)."""
+    with path.open("r", encoding="ascii", errors="replace", newline="") as handle:
+        yield from iter_raw_text(handle, layout, chunk_size)
+
+
+def iter_raw_text(handle: TextIO, layout: NcpdpLayout, chunk_size: int = 1 << 20) -> Iterator[RawRecord]:
+    """Yield the records of an NCPDP text stream (opened with ``newline=""``), as :func:`iter_raw_records`."""
     types = {r.type: r.role for r in layout.records}
     if not layout.batch:
-        with path.open("r", encoding="ascii", errors="replace", newline="") as handle:
-            for number, line in enumerate(handle, start=1):
-                text = line.rstrip("\r\n")
-                start = layout.record_type_start - 1
-                rtype = text[start : start + layout.record_type_length]
-                yield RawRecord(number, types.get(rtype), rtype, text)
+        for number, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            start = layout.record_type_start - 1
+            rtype = text[start : start + layout.record_type_length]
+            yield RawRecord(number, types.get(rtype), rtype, text)
         return
     number = 0
     buffer = ""
-    with path.open("r", encoding="ascii", errors="replace", newline="") as handle:
-        while True:
-            chunk = handle.read(chunk_size)
-            buffer += chunk
-            parts = buffer.split(ETX)
-            buffer = parts.pop()  # text after the last ETX: the start of the next record
-            for part in parts:
-                # Each part should be STX + record. More than one STX means a record
-                # lost its ETX; text before the first STX is a record without its STX.
-                pieces = part.strip("\r\n").split(STX)
-                head, framed_pieces = pieces[0], pieces[1:]
-                if head.strip("\r\n"):
-                    number += 1
-                    yield RawRecord(number, types.get(head[:2]), head[:2], head, False)
-                for j, piece in enumerate(framed_pieces):
-                    number += 1
-                    body = piece.strip("\r\n")
-                    yield RawRecord(number, types.get(body[:2]), body[:2], body, j == len(framed_pieces) - 1)
-            if not chunk:
-                if buffer.strip("\r\n"):
-                    number += 1
-                    body = buffer.strip("\r\n").lstrip(STX)
-                    # A record without its closing ETX: report it as unframed.
-                    yield RawRecord(number, types.get(body[:2]), body[:2], body, False)
-                return
+    while True:
+        chunk = handle.read(chunk_size)
+        buffer += chunk
+        parts = buffer.split(ETX)
+        buffer = parts.pop()  # text after the last ETX: the start of the next record
+        for part in parts:
+            # Each part should be STX + record. More than one STX means a record
+            # lost its ETX; text before the first STX is a record without its STX.
+            pieces = part.strip("\r\n").split(STX)
+            head, framed_pieces = pieces[0], pieces[1:]
+            if head.strip("\r\n"):
+                number += 1
+                yield RawRecord(number, types.get(head[:2]), head[:2], head, False)
+            for j, piece in enumerate(framed_pieces):
+                number += 1
+                body = piece.strip("\r\n")
+                yield RawRecord(number, types.get(body[:2]), body[:2], body, j == len(framed_pieces) - 1)
+        if not chunk:
+            if buffer.strip("\r\n"):
+                number += 1
+                body = buffer.strip("\r\n").lstrip(STX)
+                # A record without its closing ETX: report it as unframed.
+                yield RawRecord(number, types.get(body[:2]), body[:2], body, False)
+            return
 
 
 def decode(raw: RawRecord, layout: NcpdpLayout) -> DecodedRecord:
@@ -88,11 +117,34 @@ def decode(raw: RawRecord, layout: NcpdpLayout) -> DecodedRecord:
         header_text = raw.text[offset : offset + record.length]
         values, problems = decode_record(record, header_text)
         values["transaction_reference"] = raw.text[len(record.type) : offset]
-        seg_values, seen, seg_problems = decode_segments(layout.segments, raw.text[offset + record.length :])
+        body = raw.text[offset + record.length :]
+        seg_values, seen, seg_problems = decode_segments(layout.segments, body)
         values.update(seg_values)
-        return DecodedRecord(raw, values, problems + seg_problems, seen)
+        # Decoding reads a field whatever its length; the layout's max_length is checked here.
+        too_long = [
+            (f, len(text)) for f, text in iter_segment_fields(layout.segments, body) if len(text) > (f.max_length or 8)
+        ]
+        return DecodedRecord(raw, values, problems + seg_problems, seen, too_long)
     values, problems = decode_record(record, raw.text)
     return DecodedRecord(raw, values, problems)
+
+
+def iter_segment_fields(layouts: tuple[SegmentLayout, ...], text: str) -> Iterator[tuple[NcpdpField, str]]:
+    """Yield each known field of a D.0 transaction body with its raw text.
+
+    Splits the body as :func:`~sendpro.ncpdp.codec.decode_segments` does; fields of
+    unknown segments or with unknown codes are skipped (decoding skips them too).
+    """
+    by_id = {s.id: {f.code: f for f in s.fields} for s in layouts}
+    for chunk in text.replace(GROUP_SEP, "").split(SEGMENT_SEP):
+        items = [x for x in chunk.split(FIELD_SEP) if x]
+        if not items or not items[0].startswith("AM") or len(items[0]) != 4:
+            continue
+        codes = by_id.get(items[0][2:], {})
+        for item in items[1:]:
+            f = codes.get(item[:2])
+            if f is not None:
+                yield f, item[2:]
 
 
 def read_details(path: Path, layout: NcpdpLayout) -> Iterator[dict[str, object]]:
@@ -150,3 +202,40 @@ def detect_ncpdp_layout(path: Path) -> NcpdpLayout:
         if not lay.batch and head[start : start + lay.record_type_length].decode("ascii", "replace") == header.type:
             return lay
     raise LayoutError(f"{path}: the first record matches no NCPDP layout (batch 00 header or a fixed header record)")
+
+
+def guess_ncpdp_layout(path: Path) -> NcpdpLayout | None:
+    """Choose the bundled layout most of a file's first records fit, when its first record fits none.
+
+    A file whose header record is damaged is still recognisable by the rest: STX
+    framing and the batch record types, or fixed records whose type or length is
+    one of a layout's. Validating it against that layout then names what is wrong
+    (the header) instead of calling it "not an X12 file". Returns None when fewer
+    than two of the first records, or not most of them, fit any layout: then the
+    file is probably not NCPDP at all.
+    """
+    # Only a bounded sample is read: a file that is not NCPDP may be one huge line.
+    with path.open("r", encoding="ascii", errors="replace", newline="") as handle:
+        sample = handle.read(GUESS_BYTES)
+    framed = STX in sample
+    best: tuple[int, NcpdpLayout] | None = None
+    for lpath in bundled_ncpdp_layouts().values():
+        lay = load_ncpdp_layout(lpath)
+        if lay.batch != framed:
+            continue
+        lengths = {r.length for r in lay.records}
+        records = list(itertools.islice(iter_raw_text(io.StringIO(sample, newline=""), lay), GUESS_RECORDS))
+        # A batch detail has no fixed length; a fixed record fits by its type or by its length
+        # (a header whose type is damaged keeps its length).
+        fits = sum(1 for r in records if r.role is not None or (not lay.batch and len(r.text) in lengths))
+        if fits >= 2 and 2 * fits > len(records) and (best is None or fits > best[0]):
+            best = (fits, lay)
+    return None if best is None else best[1]
+
+
+def looks_like_ncpdp(path: Path) -> bool:
+    """Return True when a file is meant to be NCPDP: named ``*.ncpdp``, or STX-framed like a batch."""
+    if path.suffix.lower() == ".ncpdp":
+        return True
+    with path.open("rb") as handle:
+        return handle.read(1) == STX.encode()

@@ -3,18 +3,40 @@
 Layout-independent checks in the spirit of NCPDP batch edits: record framing
 and lengths, one header first and one trailer last, trailer counts and totals,
 and every field decoding by its format (digits, overpunch, real dates) with
-required fields present. Codes are ``RX2nn`` (output side; input rules are
-``RX0nn``).
+required fields present, D.0 fields within their maximum length, unique
+transaction references, and codes (transaction codes, code fields, the file
+type) among the values the layout declares. Codes are ``RX2nn`` (output side;
+input rules are ``RX0nn``). Messages name the record and field, never the
+value (it may be PHI).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from sendpro.ncpdp.layout import NcpdpLayout, RecordRole
-from sendpro.ncpdp.reader import DecodedRecord, decode, iter_raw_records
+from sendpro.errors import LayoutError
+from sendpro.model.fields import Kind
+from sendpro.model.rx_fields import RX_FIELDS_BY_NAME
+from sendpro.ncpdp.layout import (
+    FieldFormat,
+    NcpdpField,
+    NcpdpLayout,
+    RecordRole,
+    bundled_ncpdp_layouts,
+    load_ncpdp_layout,
+)
+from sendpro.ncpdp.reader import (
+    DecodedRecord,
+    decode,
+    detect_ncpdp_layout,
+    guess_ncpdp_layout,
+    iter_raw_records,
+    looks_like_ncpdp,
+)
 from sendpro.report.issue import Category, Issue, Location, Severity
 
 #: Output-side NCPDP check codes and what they mean (listed by ``sendpro rules``).
@@ -30,7 +52,21 @@ CHECKS = {
     "RX209": ("ncpdp.framing", "A batch record is not framed by STX ... ETX."),
     "RX210": ("ncpdp.transaction", "A D.0 transaction has the wrong version or misses a required segment."),
     "RX211": ("ncpdp.batch_number", "The trailer's batch number differs from the header's."),
+    "RX212": ("ncpdp.field_length", "A D.0 field is longer than the max_length its layout allows."),
+    "RX213": ("ncpdp.duplicate_reference", "Two detail records of a batch file carry the same transaction reference."),
+    "RX214": ("ncpdp.transaction_code", "A detail's transaction code is not one the layout defines."),
+    "RX215": ("ncpdp.code_value", "A code field holds a value outside its model codes or the layout's code map."),
+    "RX216": ("ncpdp.file_type", "The header's file type is not T (test) or P (production)."),
+    "RX217": (
+        "ncpdp.unrecognised",
+        "A file meant to be NCPDP (named .ncpdp, or STX-framed) is empty or fits no layout.",
+    ),
 }
+
+#: The header's file type: the profile's usage, T (test) or P (production); profiles refuse others.
+FILE_TYPES = ("T", "P")
+#: The batch transaction reference field (880-K5), keyed as the reader decodes it.
+_REFERENCE = "transaction_reference"
 
 
 def _issue(
@@ -53,12 +89,93 @@ def validate_ncpdp(path: Path, layout: NcpdpLayout, label: str | None = None) ->
     return list(_iter_issues(path, layout, label or path.name))
 
 
+class _FirstSeen:
+    """Where each value was first seen, in a temporary SQLite file (memory stays flat)."""
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
+
+    def first(self, value: str, record: int) -> int:
+        """Record ``value`` at ``record`` unless seen before; return the record that first had it."""
+        if self._db is None:
+            handle = tempfile.NamedTemporaryFile(prefix="sendpro-refs-", suffix=".sqlite", delete=False)
+            handle.close()
+            self._path = Path(handle.name)
+            self._db = sqlite3.connect(self._path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute("CREATE TABLE seen (value TEXT PRIMARY KEY, record INTEGER NOT NULL) WITHOUT ROWID")
+            self._db.execute("BEGIN")
+        self._db.execute("INSERT OR IGNORE INTO seen (value, record) VALUES (?, ?)", (value, record))
+        row = self._db.execute("SELECT record FROM seen WHERE value = ?", (value,)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Drop the file."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+
+
+def validate_detected(path: Path, label: str | None = None) -> list[Issue] | None:
+    """Check a file whose NCPDP layout is not given; return None when it is not an NCPDP file.
+
+    The layout is the bundled one its first record (the header) matches; when the
+    header is damaged, the one most of its first records fit. A file meant to be
+    NCPDP (named ``*.ncpdp``, or STX-framed) that fits none, or is empty, is one
+    RX217 issue: reporting it as "not an X12 file" would name the wrong problem.
+    """
+    file = label or path.name
+    try:
+        layout: NcpdpLayout | None = detect_ncpdp_layout(path)
+    except LayoutError:
+        layout = guess_ncpdp_layout(path)
+    if layout is not None:
+        return validate_ncpdp(path, layout, file)
+    if not looks_like_ncpdp(path):
+        return None
+    with path.open("rb") as handle:
+        empty = not handle.read(1 << 16).strip()
+    if empty:
+        message = "the file is empty: an NCPDP file starts with a header record"
+    else:
+        headers = []
+        for name, lpath in bundled_ncpdp_layouts().items():
+            lay = load_ncpdp_layout(lpath)
+            headers.append(f"{name}: {'STX + ' if lay.batch else ''}{lay.record(RecordRole.HEADER).type}")
+        message = (
+            "the first record is no NCPDP header record (" + ", ".join(headers) + ") and the records that follow "
+            "fit no layout either; pass --ncpdp-layout NAME|PATH to check it against a layout"
+        )
+    return [_issue("RX217", message, file, None)]
+
+
 def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
+    references = _FirstSeen()
+    try:
+        yield from _check(path, layout, file, references)
+    finally:
+        references.close()
+
+
+def _check(path: Path, layout: NcpdpLayout, file: str, references: _FirstSeen) -> Iterator[Issue]:
     header = layout.record(RecordRole.HEADER)
     trailer = layout.record(RecordRole.TRAILER)
+    detail_fields = [*layout.record(RecordRole.DETAIL).fields, *(f for s in layout.segments for f in s.fields)]
+    # The declared values of the fields that hold codes, normalised as the reader decodes them.
+    transaction_codes = [
+        (f, _decoded_forms(f, layout.transaction_codes.values())) for f in _templated(detail_fields, "transaction_code")
+    ]
+    file_types = [(f, _decoded_forms(f, FILE_TYPES)) for f in _templated(header.fields, "file_type")]
+    code_fields = [(f, declared) for f in detail_fields if (declared := _declared_codes(f)) is not None]
     records = 0
     details = 0
     sums: dict[str, int] = {}
+    # ``references``: transaction reference -> the record that first carried it. A repeat can
+    # be anywhere and there are as many references as claims: kept on disk, not in memory.
     seen_header: DecodedRecord | None = None
     seen_trailer: DecodedRecord | None = None
     required_segments = {s.id for s in layout.segments if any(f.required for f in s.fields)}
@@ -89,6 +206,14 @@ def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
         decoded = decode(raw, layout)
         for problem in decoded.problems:
             yield _issue("RX207", str(problem), file, raw.number, problem.field.id or problem.field.name)
+        for f, length in decoded.too_long:
+            yield _issue(
+                "RX212",
+                f"{f.label} has {length} characters; the layout allows {f.max_length or 8}",
+                file,
+                raw.number,
+                f.id or f.name,
+            )
         fields = list(record.fields)
         if raw.role is RecordRole.DETAIL:
             fields += [f for s in layout.segments for f in s.fields]
@@ -99,6 +224,15 @@ def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
             if seen_header is not None or records != 1:
                 yield _issue("RX203", "the header record must come first, once", file, raw.number)
             seen_header = decoded
+            for f, allowed in file_types:
+                if _outside(decoded, f, allowed):
+                    yield _issue(
+                        "RX216",
+                        f"{f.label} {_what(decoded, f, 'a value other than')} T (test) or P (production)",
+                        file,
+                        raw.number,
+                        f.id or f.name,
+                    )
         elif raw.role is RecordRole.TRAILER:
             if seen_trailer is not None:
                 yield _issue("RX204", "a second trailer record", file, raw.number)
@@ -116,6 +250,36 @@ def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
                         "the transaction misses segment(s) " + ", ".join("AM" + m for m in missing),
                         file,
                         raw.number,
+                    )
+                reference = str(decoded.values.get(_REFERENCE, ""))
+                first = references.first(reference, raw.number)
+                if first != raw.number:
+                    yield _issue(
+                        "RX213",
+                        f"the transaction reference repeats the one of record {first}",
+                        file,
+                        raw.number,
+                        "880-K5",
+                    )
+            for f, allowed in transaction_codes:
+                if _outside(decoded, f, allowed):
+                    defined = ", ".join(sorted(set(layout.transaction_codes.values())))
+                    yield _issue(
+                        "RX214",
+                        f"{f.label} {_what(decoded, f, 'a transaction code other than')} {defined}, "
+                        "the codes the layout defines",
+                        file,
+                        raw.number,
+                        f.id or f.name,
+                    )
+            for f, allowed in code_fields:
+                if _outside(decoded, f, allowed) and decoded.values.get(f.key) is not None:
+                    yield _issue(
+                        "RX215",
+                        f"{f.label} holds a code outside the layout's codes ({', '.join(sorted(allowed))})",
+                        file,
+                        raw.number,
+                        f.id or f.name,
                     )
             for f in trailer.fields:
                 if f.check and f.check.startswith("sum:"):
@@ -142,9 +306,14 @@ def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
             stated = None if stated is None else Decimal(str(stated))
         if stated != expected:
             code = "RX206" if f.check.startswith("sum:") else "RX205"
-            yield _issue(
-                code, f"trailer {f.name} says {stated}, the file holds {expected}", file, trailer_no, f.id or f.name
-            )
+            # A field that did not decode is already RX207; say so rather than print a value.
+            if any(p.field is f for p in seen_trailer.problems):
+                says = "cannot be read"
+            elif stated is None:
+                says = "is blank"
+            else:
+                says = f"says {stated}"
+            yield _issue(code, f"trailer {f.name} {says}, the file holds {expected}", file, trailer_no, f.id or f.name)
     if seen_header is not None:
         batch_header = _batch_number(seen_header)
         batch_trailer = _batch_number(seen_trailer)
@@ -155,6 +324,43 @@ def _iter_issues(path: Path, layout: NcpdpLayout, file: str) -> Iterator[Issue]:
                 file,
                 trailer_no,
             )
+
+
+def _templated(fields: Iterable[NcpdpField], template: str) -> list[NcpdpField]:
+    """Return the fields whose value is exactly ``{template}``."""
+    return [f for f in fields if f.value == "{" + template + "}"]
+
+
+def _declared_codes(f: NcpdpField) -> frozenset[str] | None:
+    """Return the values a code field may hold in the file (through its map), else None.
+
+    A model code field holds its codes, each through the layout's map when it has
+    one; the layout refuses, at load time, maps and codes that do not fit the field.
+    """
+    fd = RX_FIELDS_BY_NAME.get(f.field or "")
+    if fd is None or fd.kind is not Kind.CODE or fd.codes is None:
+        return None
+    return _decoded_forms(f, (f.map.get(code, code) for code in fd.codes))
+
+
+def _decoded_forms(f: NcpdpField, values: Iterable[str]) -> frozenset[str]:
+    """Return ``values`` as the reader decodes them from the field: N as a number, AN without trailing blanks."""
+    if f.format is FieldFormat.NUMERIC:
+        return frozenset(str(int(v)) for v in values if v.isascii() and v.isdigit())
+    return frozenset(v.rstrip() for v in values)
+
+
+def _outside(decoded: DecodedRecord, f: NcpdpField, allowed: frozenset[str]) -> bool:
+    """Return True when a field that decoded holds none of ``allowed`` (blank counts as none)."""
+    if any(p.field is f for p in decoded.problems):
+        return False  # already RX207
+    value = decoded.values.get(f.key)
+    return value is None or str(value) not in allowed
+
+
+def _what(decoded: DecodedRecord, f: NcpdpField, holds: str) -> str:
+    """Say what is wrong with a field's value without quoting it (it may be PHI)."""
+    return "is blank, not one of" if decoded.values.get(f.key) is None else f"holds {holds}"
 
 
 def _batch_number(record: DecodedRecord) -> object:

@@ -123,6 +123,8 @@ class InputSummary:
     claims: int
     split_claims: int = 0
     claims_by_type: dict[str, int] = field(default_factory=dict)
+    #: Trailer checks that damaged records (FF012/FF016) kept from being verified.
+    unverified_checks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a dict."""

@@ -56,6 +56,7 @@ class ValidationEngine:
         self.rules = rules
         self.forbidden = forbidden
         self._skip_codes = frozenset(r.code for r in rules.all if r.skips)
+        self._yielding = frozenset(r.code for r in rules.all if r.yields)
 
     def run(self, reader: FlatFileReader, extra: dict[str, Any] | None = None) -> Iterator[ClaimResult | Issue]:
         """Yield every claim of ``reader``'s file (and file-level issues) once."""
@@ -127,10 +128,20 @@ class ValidationEngine:
             issues = pending.pop(seq, [])
             for record_rule in rules.record_rules:
                 issues.extend(record_rule.check(encounter))
+            if self._yielding:
+                issues = _without_yielded(issues, self._yielding)
             issues.sort(key=lambda i: (i.location.record_no or 0, i.code))
             result = ClaimResult(seq, encounter, issues, "\n".join(raw_by_seq.pop(seq)))
             result.skipped = not result.rejected and any(i.code in self._skip_codes for i in issues)
             yield result
+
+
+def _without_yielded(issues: list[Issue], yielding: frozenset[str]) -> list[Issue]:
+    """Drop yielding rules' issues on fields another rule already found in error."""
+    taken = {
+        i.location.field for i in issues if i.code not in yielding and i.severity is Severity.ERROR and i.location.field
+    }
+    return [i for i in issues if i.code not in yielding or i.location.field not in taken]
 
 
 def _frame_issues(rules: RuleSet, frame: pl.DataFrame) -> Iterator[Issue]:

@@ -65,6 +65,9 @@ class Rule:
     guard: ClassVar[bool] = False
     #: A skipping rule's issue sends the claim nowhere (neither output nor rejects): a duplicate.
     skips: ClassVar[bool] = False
+    #: A yielding rule's issue on a field is dropped when another rule found an error in
+    #: that field of the claim: one problem, reported once, by the more specific rule.
+    yields: ClassVar[bool] = False
     #: The field catalogues (``medical``, ``pharmacy``) whose files the rule checks.
     models: ClassVar[frozenset[str]] = frozenset({"medical"})
     #: Reference files the rule needs (``providers``, ``members``); without them the run skips it.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sendpro.errors import UsageError
 from sendpro.x12.segments import Delimiters, SegmentWriter
 
 #: A clock returns the current local time.
@@ -39,30 +40,40 @@ class ControlNumbers(Protocol):
 class SequentialControlNumbers:
     """Control numbers counting up from ``start`` (tests, or an explicit ``--control-number``)."""
 
-    def __init__(self, start: int = 1) -> None:
+    def __init__(self, start: int = 1, *, wrap: bool = False) -> None:
         if not 1 <= start <= _MAX_CONTROL:
             raise ValueError(f"a control number must be 1-{_MAX_CONTROL}")
         self._interchange = start
         self._group = start
         # ST02 need only be unique within its group: count from 1.
         self._transaction = 1
+        self._wrap = wrap
+
+    def _take(self, value: int, what: str) -> int:
+        """Return ``value`` if it is a control number; past the last one, wrap or refuse."""
+        if value <= _MAX_CONTROL:
+            return value
+        if self._wrap:
+            return 1
+        # Starting again at 1 would repeat numbers already sent: X12 forbids it.
+        raise UsageError(f"{what} control numbers are exhausted at {_MAX_CONTROL}; start lower with --control-number")
 
     def next_interchange(self) -> int:
         """Return the next interchange control number."""
-        value = self._interchange
-        self._interchange = value % _MAX_CONTROL + 1
+        value = self._take(self._interchange, "interchange")
+        self._interchange = value + 1
         return value
 
     def next_group(self) -> int:
         """Return the next group control number."""
-        value = self._group
-        self._group = value % _MAX_CONTROL + 1
+        value = self._take(self._group, "group")
+        self._group = value + 1
         return value
 
     def next_transaction(self) -> int:
         """Return the next transaction set control number."""
         value = self._transaction
-        self._transaction = value % _MAX_CONTROL + 1
+        self._transaction = value % _MAX_CONTROL + 1  # unique within its group only
         return value
 
 
@@ -79,7 +90,8 @@ class ClockControlNumbers(SequentialControlNumbers):
         if now.tzinfo is None:
             now = now.astimezone()
         seconds = int((now - epoch).total_seconds())
-        super().__init__(seconds % _MAX_CONTROL + 1)
+        # Wrapping (in 2051) is the clock's nature; a ledger never wraps.
+        super().__init__(seconds % _MAX_CONTROL + 1, wrap=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,7 +245,7 @@ def test_other_trailer_checks_detect_mismatch(tmp_path: Path) -> None:
     with FlatFileReader(path, layout) as reader, pytest.raises(InputFileError) as info:
         reader.scan()
     assert info.value.code == "FF006"
-    assert "trailer claims says 0002, but the file holds 1 (claims)" in str(info.value)
+    assert "trailer claims says 2, but the file holds 1 (claims)" in str(info.value)
 
 
 def test_space_padded_amount_keeps_implied_decimals(tmp_path: Path, fw: Layout) -> None:

@@ -422,7 +422,7 @@ def test_unknown_check(tmp_path: Path, check: str, expected: str) -> None:
     assert f"record TR field record_count: {expected}" in _error(path)
 
 
-@pytest.mark.parametrize("check", ["count:data", "count:claims", "sum:line_charge"])
+@pytest.mark.parametrize("check", ["count:data", "count:claims", "sum:total_paid"])
 def test_other_valid_checks(tmp_path: Path, check: str) -> None:
     path = _fw_variant(tmp_path, ('check = "count:records"', f'check = "{check}"'))
     trailer = load_layout(path).record(Role.TRAILER)
@@ -503,3 +503,198 @@ def test_malformed_picture_names_layout_and_field(tmp_path: Path) -> None:
     msg = _error(path)
     assert "Z(7)" in msg
     assert re.search(r"layout mce-fw-example \(.*\): record CL field dx_4", msg), msg
+
+
+# -- every table is strict ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("after", "key", "expected"),
+    [
+        ('type = "CL"\n', "lenght = 3\n", "record CL: unknown key(s) lenght"),
+        ('type = "HD"\n', "flavor = 1\n", "record HD: unknown key(s) flavor"),
+        ('type = "LN"\n', "fields_ = []\nzeta = 2\n", "record LN: unknown key(s) fields_, zeta"),
+    ],
+)
+def test_unknown_record_key(tmp_path: Path, after: str, key: str, expected: str) -> None:
+    path = _fw_variant(tmp_path, (after, after + key))
+    assert _error(path) == f"layout mce-fw-example ({path}): {expected}"
+
+
+def test_unknown_record_type_key(tmp_path: Path) -> None:
+    path = _fw_variant(
+        tmp_path, ("record_type = { start = 1, length = 2 }", "record_type = { start = 1, length = 2, foo = 1 }")
+    )
+    assert _error(path) == f"layout mce-fw-example ({path}): unknown [layout].record_type key(s): foo"
+
+
+def test_record_fields_must_be_a_list(tmp_path: Path) -> None:
+    text = FW_EXAMPLE.read_text(encoding="utf-8") + '\n[[record]]\ntype = "ZZ"\nrole = "header"\nfields = "x"\n'
+    assert "record ZZ: fields must be a list of field tables" in _error(_write(tmp_path, text))
+
+
+def test_unknown_top_level_table(tmp_path: Path) -> None:
+    text = FW_EXAMPLE.read_text(encoding="utf-8") + '\n[[recrod]]\ntype = "ZZ"\n'
+    msg = _error(_write(tmp_path, text))
+    assert "unknown top-level key(s) or table(s): recrod; a layout holds [layout]" in msg
+
+
+def test_field_tables_in_fixed_width_layout(tmp_path: Path) -> None:
+    text = FW_EXAMPLE.read_text(encoding="utf-8") + '\n[[field]]\ncolumn = "X"\nfield = "dx_5"\n'
+    msg = _error(_write(tmp_path, text))
+    assert "[[field]] tables are for delimited layouts; fixed-width fields belong under their record" in msg
+
+
+def test_record_tables_in_delimited_layout(tmp_path: Path) -> None:
+    text = _delimited() + '\n[[record]]\ntype = "CL"\nrole = "claim"\n'
+    assert '[[record]] tables are for fixed-width layouts (format = "fixed-width")' in _error(_write(tmp_path, text))
+
+
+def test_keys_of_the_other_format(tmp_path: Path) -> None:
+    path = _fw_variant(
+        tmp_path, ('format = "fixed-width"\n', 'format = "fixed-width"\ndelimiter = ","\nheader = true\n')
+    )
+    assert "[layout] key(s) delimiter, header only apply to delimited layouts" in _error(path)
+    text = _delimited() + "record_type = { start = 1, length = 2 }\n"
+    msg = _error(_write(tmp_path, text, "d.toml"))
+    assert "[layout] key(s) record_type only apply to fixed-width layouts" in msg
+
+
+def test_field_and_name_both(tmp_path: Path) -> None:
+    path = _fw_variant(
+        tmp_path, ('{ field = "line_number", start = 3', '{ field = "line_number", name = "x", start = 3')
+    )
+    assert "record LN field line_number: has both field = and name =" in _error(path)
+
+
+def test_field_table_without_column_names_the_missing_column(tmp_path: Path) -> None:
+    text = _delimited() + '\n[[field]]\nfield = "total_paid"\n'
+    msg = _error(_write(tmp_path, text))
+    assert '[[field]] #1 (total_paid): column is missing: add column = "<name in the header row>"' in msg
+    assert "mapped twice" not in msg
+
+
+def test_field_table_without_column_may_re_encode_its_own_column(tmp_path: Path) -> None:
+    cols = [c for c in P_COLUMNS if c != "member_dob"]
+    text = _delimited(columns=cols) + '\n[[field]]\nfield = "member_dob"\ndate_format = "MM/DD/CCYY"\n'
+    layout = load_layout(_write(tmp_path, text))
+    assert layout.column_for("member_dob") == "member_dob"
+
+
+# -- a picture must be able to hold its field ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            '"line_charge", start = 41, length = 10, picture = "S9(8)V99"',
+            '"line_charge", start = 41, length = 10, picture = "X(10)"',
+            "record LN field line_charge: picture X(10) is text but line_charge is an amount; use a numeric "
+            "picture such as S9(7)V99 or 9(7)V99, or leave picture out for values written with an explicit "
+            "decimal point",
+        ),
+        (
+            '"units", start = 16, length = 7, picture = "9(4)V999"',
+            '"units", start = 16, length = 7, picture = "X(7)"',
+            "record LN field units: picture X(7) is text but units is a quantity",
+        ),
+        (
+            '"line_number", start = 3, length = 4, picture = "9(4)"',
+            '"line_number", start = 3, length = 4, picture = "X(4)"',
+            "record LN field line_number: picture X(4) is text but line_number is a whole number",
+        ),
+        (
+            '"member_dob", start = 136, length = 8, picture = "9(8)"',
+            '"member_dob", start = 136, length = 8, picture = "X(8)"',
+            "record CL field member_dob: picture X(8) is text but member_dob is a date; use a numeric picture "
+            "such as 9(8), or leave picture out for dates written with separators such as CCYY-MM-DD",
+        ),
+        (
+            '"member_dob", start = 136, length = 8, picture = "9(8)"',
+            '"member_dob", start = 136, length = 6, picture = "9(6)"',
+            "record CL field member_dob: picture 9(6) is 6 digits but a CCYYMMDD date has 8",
+        ),
+        (
+            '"member_dob", start = 136, length = 8, picture = "9(8)"',
+            '"member_dob", start = 136, length = 8, picture = "9(8)", date_format = "MM/DD/CCYY"',
+            "record CL field member_dob: picture 9(8) holds digits only but date_format MM/DD/CCYY has "
+            "separators; leave picture out",
+        ),
+        (
+            '"member_last_name", start = 76, length = 35, picture = "X(35)"',
+            '"member_last_name", start = 76, length = 35, picture = "9(35)"',
+            "record CL field member_last_name: picture 9(35) is numeric but member_last_name is free text; use X(35)",
+        ),
+        (
+            '"claim_type", start = 23, length = 1, picture = "X(1)"',
+            '"claim_type", start = 23, length = 1, picture = "9(1)"',
+            "record CL field claim_type: picture 9(1) holds digits only but claim_type codes are letters "
+            "(D, I, P); use X(1)",
+        ),
+        (
+            '"place_of_service", start = 400, length = 2, picture = "9(2)"',
+            '"place_of_service", start = 400, length = 2, picture = "S9(2)"',
+            "record CL field place_of_service: picture S9(2) is signed but place_of_service is not an amount "
+            "or a number",
+        ),
+        (
+            '"line_charge", start = 41, length = 10, picture = "S9(8)V99"',
+            '"line_charge", start = 41, length = 10, picture = "S9(7)V999"',
+            "record LN field line_charge: picture S9(7)V999 has 3 decimals but line_charge allows at most 2",
+        ),
+    ],
+)
+def test_picture_that_cannot_hold_its_field(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    assert expected in _error(_fw_variant(tmp_path, (old, new)))
+
+
+def test_pictures_that_fit_their_field(tmp_path: Path) -> None:
+    path = _fw_variant(
+        tmp_path,
+        (
+            '"claim_frequency", start = 24, length = 1, picture = "X(1)"',
+            '"claim_frequency", start = 24, length = 1, picture = "9(1)"',
+        ),
+        (
+            '"member_dob", start = 136, length = 8, picture = "9(8)"',
+            '"member_dob", start = 136, length = 8, picture = "9(8)", date_format = "MMDDCCYY"',
+        ),
+        ('"line_number", start = 3, length = 4, picture = "9(4)"', '"line_number", start = 3, length = 4'),
+    )
+    layout = load_layout(path)
+    assert layout.name == "mce-fw-example"
+
+
+def test_text_picture_on_an_hour(tmp_path: Path) -> None:
+    text = _delimited() + '\n[[field]]\nfield = "admission_hour"\ncolumn = "HOUR"\npicture = "X(4)"\n'
+    assert "[[field]] #1 (HOUR): picture X(4) is text but admission_hour is an HHMM time" in _error(
+        _write(tmp_path, text)
+    )
+
+
+def test_trailer_sum_of_a_line_level_field(tmp_path: Path) -> None:
+    path = _fw_variant(tmp_path, ('check = "sum:total_charge"', 'check = "sum:line_charge"'))
+    assert (
+        "record TR field total_charge: check 'sum:line_charge' sums a line-level field; a trailer total sums a "
+        "claim-level amount such as sum:total_charge"
+    ) in _error(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'length = 9, picture = "9(9)", check',
+            'length = 9, picture = "X(9)", check',
+            "record TR field record_count: a count needs a whole-number picture such as 9(9), not X(9)",
+        ),
+        (
+            'picture = "S9(10)V99", sign = "leading-separate"',
+            'picture = "X(13)"',
+            "record TR field total_charge: a total needs an amount picture such as S9(10)V99, not X(13)",
+        ),
+    ],
+)
+def test_trailer_check_picture(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    assert expected in _error(_fw_variant(tmp_path, (old, new)))

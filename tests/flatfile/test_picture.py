@@ -14,6 +14,7 @@ from sendpro.flatfile.picture import (
     decode_expr,
     decode_number,
     encode_number,
+    misplaced_blank_expr,
     parse_picture,
 )
 
@@ -324,3 +325,48 @@ def test_decode_expr_value_longer_than_picture_passes_through() -> None:
 
 def test_decode_expr_short_value_keeps_implied_decimals() -> None:
     assert _decode(["12", "5"], parse_picture("9(5)V99")) == ["0.12", "0.05"]
+
+
+# -- misplaced_blank_expr ---------------------------------------------------------------------
+
+
+def _misplaced(values: list[str], pic: Picture) -> list[bool]:
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    return frame.select(misplaced_blank_expr(pl.col("v"), pic).alias("m"))["m"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("picture", "sign", "value", "misplaced"),
+    [
+        # A blank where the overpunch digit belongs: stripped and zero-padded it would read 36.00.
+        ("S9(8)V99", None, "000003600 ", True),
+        ("S9(8)V99", None, "0000 3600{", True),
+        ("S9(8)V99", None, "000003600{", False),
+        # Leading blanks are right-justified digits.
+        ("S9(8)V99", None, "    03600{", False),
+        ("S9(8)V99", None, "        12", False),
+        # All blank: the field is absent, not misplaced.
+        ("S9(8)V99", None, "          ", False),
+        ("S9(8)V99", None, "", False),
+        # Cut short by the end of the record.
+        ("S9(8)V99", None, "00000", True),
+        ("9(7)V99", None, "00000360 ", True),
+        ("9(4)", None, "12  ", True),
+        ("9(4)", None, "1 2 ", True),
+        ("9(4)", None, "  12", False),
+        ("9(8)", None, "2026021 ", True),
+        # A blank separate sign means positive; a blank among the digits does not.
+        ("S9(8)V99", "trailing-separate", "0000036000 ", False),
+        ("S9(8)V99", "trailing-separate", "000003600 +", True),
+        ("S9(8)V99", "leading-separate", " 0000036000", False),
+        ("S9(8)V99", "leading-separate", "     -36000", False),
+        ("S9(8)V99", "leading-separate", "-  00036000", True),
+        ("S9(8)V99", "leading-separate", "-00036000  ", True),
+    ],
+)
+def test_misplaced_blank(picture: str, sign: str | None, value: str, misplaced: bool) -> None:
+    assert _misplaced([value], parse_picture(picture, sign)) == [misplaced]
+
+
+def test_text_picture_has_no_misplaced_blank() -> None:
+    assert _misplaced(["AB  CD", "  ", "A "], parse_picture("X(6)")) == [False, False, False]

@@ -11,8 +11,9 @@ from sendpro.flatfile.fixedwidth import encode_record
 from sendpro.flatfile.layout import Layout, Role, load_layout
 from sendpro.flatfile.reader import META_COLUMNS, FlatFileReader
 from sendpro.model.fields import required_fields
+from sendpro.resources import schemas_dir
 from sendpro.sample import COLUMNS
-from tests.helpers import BASE_CLAIM, claim_rows, fw_text, mce_text
+from tests.helpers import BASE_CLAIM, claim_rows, fw_text, mce_text, run_engine, write_mce
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -550,7 +551,7 @@ def test_fixed_width_trailer_count_mismatch(tmp_path: Path, fw: Layout) -> None:
     err = _error(_write(tmp_path, "\n".join(lines) + "\n"), fw, display_name="fw.txt")
     assert err.code == "FF006"
     assert str(err) == (
-        "fw.txt: line 5: trailer record_count says 000000012, but the file holds 5 (records); "
+        "fw.txt: line 5: trailer record_count says 12, but the file holds 5 (records); "
         "the file may be truncated or padded"
     )
 
@@ -662,3 +663,259 @@ def test_single_type_layout_implies_claim_type(tmp_path: Path) -> None:
         assert reader.scan().claim_types == {"P": 2}
         (frame,) = [b.frame for b in reader.iter_batches()]
     assert frame["claim_type"].to_list() == ["P", "P"]
+
+
+# -- damaged fixed-width claim records -------------------------------------------------------------
+#
+# Three valid claims: HD, CL F1 (line 2), LN, LN, CL F2 (line 5), LN, LN, CL F3 (line 8), LN, LN, TR.
+
+
+def _three_claims() -> list[str]:
+    return _fw_lines([claim_rows({"mce_claim_id": f"F{i}"}) for i in (1, 2, 3)])
+
+
+def _issues_by_claim(path: Path, layout: Layout) -> dict[str | None, list[tuple[str, int | None]]]:
+    claims, file_issues = run_engine(path, layout)
+    assert file_issues == []
+    out: dict[str | None, list[tuple[str, int | None]]] = {}
+    for c in claims:
+        out[c.encounter.claim_id] = sorted((i.code, i.location.record_no) for i in c.issues if i.severity == "error")
+        assert c.rejected == bool(out[c.encounter.claim_id])
+    return out
+
+
+def test_claim_record_of_unknown_type_rejects_its_own_claim(tmp_path: Path, fw: Layout) -> None:
+    lines = _three_claims()
+    lines[4] = "XX" + lines[4][2:]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    # Read as the claim record it replaces: its total still counts, so the trailer matches.
+    with FlatFileReader(path, fw) as reader:
+        scan = reader.scan()
+        (frame,) = [b.frame for b in reader.iter_batches()]
+    assert (scan.claims, scan.unverified_checks) == (3, ())
+    assert frame["mce_claim_id"].to_list() == ["F1", "F1", "F2", "F2", "F2", "F3", "F3"]
+    assert frame["_kind"].to_list() == ["line", "line", "other", "line", "line", "line", "line"]
+    assert frame["_claim_seq"].to_list() == [0, 0, 1, 1, 1, 2, 2]
+    assert frame["_first"].to_list() == [True, False, True, False, False, True, False]
+    assert frame["_claim_row"].to_list() == [2, 2, 5, 5, 5, 8, 8]
+    assert frame["_raw"].to_list()[2:4] == [lines[4], lines[5]]
+    assert _issues_by_claim(path, fw) == {"F1": [], "F2": [("FF012", 5)], "F3": []}
+
+
+def test_truncated_claim_record_is_named_and_rejects_its_claim(tmp_path: Path, fw: Layout) -> None:
+    lines = _three_claims()
+    lines[4] = lines[4][:300]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with FlatFileReader(path, fw) as reader:
+        scan = reader.scan()
+        (frame,) = [b.frame for b in reader.iter_batches()]
+    # The cut-off total cannot be summed: the trailer total is unverified, not a run-stopping mismatch.
+    assert scan.claims == 3
+    (note,) = scan.unverified_checks
+    assert note == (
+        "line 11: trailer total_charge says 750.00 and the readable claim records sum total_charge to 500.00; "
+        "1 damaged record(s) (first at line 5) hide the rest and their claims are rejected"
+    )
+    # The short claim record keeps a row of its own (no service line, not the claim's first row).
+    f2 = frame.filter(pl.col("_claim_seq") == 1)
+    assert f2["_row"].to_list() == [5, 6, 7]
+    assert f2["_kind"].to_list() == ["claim", "line", "line"]
+    assert f2["_len"].to_list() == [300, 98, 98]
+    assert f2["_first"].to_list() == [False, True, False]
+    assert f2["_nolines"].to_list() == [True, False, False]
+    assert f2["_raw"].to_list() == lines[4:7]
+    assert f2["_claim_row"].to_list() == [5, 5, 5]
+    issues = _issues_by_claim(path, fw)
+    assert ("FF016", 5) in issues["F2"]
+    assert "CL030" not in {code for code, _ in issues["F2"]}
+    assert issues["F1"] == issues["F3"] == []
+
+
+def test_truncated_claim_record_inside_a_split_claim(tmp_path: Path, fw: Layout) -> None:
+    a = claim_rows({"mce_claim_id": "A"}, [{}, {}, {"line_number": "3"}, {"line_number": "4"}])
+    claims = [a[:2], *[claim_rows({"mce_claim_id": f"K{i}"}) for i in range(8)], a[2:]]
+    lines = _fw_lines(claims)
+    second_cl = len(lines) - 4
+    lines[second_cl] = lines[second_cl][:300]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    frames = _batches(path, fw, chunk_lines=16)
+    rows = pl.concat(frames).filter(pl.col("mce_claim_id") == "A")
+    # Each claim record's text stays with its own lines: the damaged one is not folded into the line after it.
+    assert rows["_raw"].to_list() == [
+        lines[1] + "\n" + lines[2],
+        lines[3],
+        lines[second_cl],
+        lines[second_cl + 1],
+        lines[second_cl + 2],
+    ]
+    assert rows["_first"].to_list() == [True, False, False, False, False]
+    assert rows["_claim_seq"].n_unique() == 1
+
+
+def test_damaged_claim_records_across_chunks(tmp_path: Path, fw: Layout) -> None:
+    claims = [claim_rows({"mce_claim_id": f"K{i:02d}"}) for i in range(20)]
+    lines = _fw_lines(claims)
+    cl_lines = [i for i, line in enumerate(lines) if line.startswith("CL")]
+    for n in (3, 7, 15, 19):
+        lines[cl_lines[n]] = "XX" + lines[cl_lines[n]][2:]
+    for n in (5, 11, 17):
+        lines[cl_lines[n]] = lines[cl_lines[n]][:200]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with FlatFileReader(path, fw, chunk_lines=16) as reader:
+        assert reader.scan().claims == 20
+        frame = pl.concat([b.frame for b in reader.iter_batches()])
+    assert frame["_claim_seq"].n_unique() == 20
+    assert frame.filter(pl.col("_first"))["mce_claim_id"].to_list() == [f"K{i:02d}" for i in range(20)]
+    assert sorted(frame["_raw"].str.split("\n").explode().to_list()) == sorted(lines[1:-1])
+
+
+def test_unknown_record_shaped_like_a_line_keeps_the_trailer_total_strict(tmp_path: Path, fw: Layout) -> None:
+    lines = _three_claims()
+    lines[2] = "XX" + lines[2][2:]
+    lines[-1] = _trailer(fw, "11", "750.01")
+    err = _error(_write(tmp_path, "\n".join(lines) + "\n"), fw)
+    assert err.code == "FF007"
+    assert "line 11: trailer total_charge says 750.01, but total_charge sums to 750.00" in str(err)
+
+
+def test_unknown_record_shaped_like_a_line_rejects_its_claim(tmp_path: Path, fw: Layout) -> None:
+    lines = _three_claims()
+    lines[6] = "XX" + lines[6][2:]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    assert _issues_by_claim(path, fw) == {"F1": [], "F2": [("FF012", 7)], "F3": []}
+
+
+def _counting_layout(tmp_path: Path) -> Layout:
+    text = (schemas_dir() / "layouts" / "mce-fw-example.toml").read_text(encoding="utf-8")
+    text = text.replace('check = "count:records"', 'check = "count:claims"')
+    path = tmp_path / "claims.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_layout(path)
+
+
+def test_claim_count_allows_for_unknown_records(tmp_path: Path) -> None:
+    layout = _counting_layout(tmp_path)
+    lines = _three_claims()
+    lines[-1] = encode_record(layout.record(Role.TRAILER), layout, {"record_count": "3", "total_charge": "750.00"})
+    # Type and length both damaged: not recognisably a claim record, so it is not counted as one.
+    lines[4] = "XX" + lines[4][2:300]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with FlatFileReader(path, layout) as reader:
+        notes = reader.scan().unverified_checks
+    assert notes[0] == (
+        "line 11: trailer record_count says 3, and the file holds 2 claim records and 1 record(s) of an unknown type"
+    )
+    assert len(notes) == 2 and "trailer total_charge says 750.00" in notes[1]
+    # A count beyond what the unknown records can explain is still a mismatch.
+    lines[-1] = encode_record(layout.record(Role.TRAILER), layout, {"record_count": "5", "total_charge": "750.00"})
+    err = _error(_write(tmp_path, "\n".join(lines) + "\n", "b.txt"), layout)
+    assert err.code == "FF006"
+    assert "trailer record_count says 5, but the file holds 2 (claims)" in str(err)
+
+
+# -- blanks in numeric fixed-width fields ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "start", "value", "read_as"),
+    [
+        # A blank where the overpunch digit belongs must not be read as 36.00.
+        ("line_charge", 41, "000003600 ", "000003600 "),
+        ("line_charge", 41, "0000 3600{", "0000 3600{"),
+        ("line_number", 3, "1   ", "1   "),
+        ("line_number", 3, "0 01", "0 01"),
+        # Leading blanks are right-justified digits; an all-blank field is absent.
+        ("line_charge", 41, "    03600{", "360.00"),
+        ("line_number", 3, "   1", "1"),
+        ("line_adj_amount_2", 85, "          ", None),
+    ],
+)
+def test_blanks_in_numeric_fields(
+    tmp_path: Path, fw: Layout, field: str, start: int, value: str, read_as: str | None
+) -> None:
+    lines = _three_claims()
+    lines[2] = lines[2][: start - 1] + value + lines[2][start - 1 + len(value) :]
+    assert len(lines[2]) == 98
+    (frame,) = _batches(_write(tmp_path, "\n".join(lines) + "\n"), fw)
+    assert frame[field][0] == read_as
+
+
+@pytest.mark.parametrize(
+    ("field", "start", "value", "code"),
+    [
+        ("line_charge", 41, "000020000 ", "SV004"),
+        ("line_number", 3, "1   ", "SV002"),
+        ("line_from_date", 25, "2026021 ", "SV003"),
+    ],
+)
+def test_blank_inside_a_numeric_field_is_an_error_on_that_field(
+    tmp_path: Path, fw: Layout, field: str, start: int, value: str, code: str
+) -> None:
+    lines = _three_claims()
+    lines[2] = lines[2][: start - 1] + value + lines[2][start - 1 + len(value) :]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    claims, _ = run_engine(path, fw)
+    f1 = next(c for c in claims if c.encounter.claim_id == "F1")
+    assert f1.rejected
+    assert [(i.code, i.location.record_no, i.location.field) for i in f1.issues if i.code == code] == [(code, 3, field)]
+    # Messages never quote the value.
+    assert all(value not in i.message for i in f1.issues)
+
+
+def test_delimited_values_are_still_stripped(tmp_path: Path, mce: Layout) -> None:
+    path = _mce_file(tmp_path, [claim_rows({"mce_claim_id": "A1", "total_charge": " 250.00 "})])
+    (frame,) = _batches(path, mce)
+    assert frame["total_charge"].to_list() == ["250.00", "250.00"]
+
+
+# -- trailer messages print decoded numbers -------------------------------------------------------------
+
+
+def test_trailer_messages_print_decoded_values(tmp_path: Path, fw: Layout) -> None:
+    lines = _three_claims()
+    lines[-1] = _trailer(fw, "187", "1422.76")
+    err = _error(_write(tmp_path, "\n".join(lines) + "\n"), fw)
+    assert "trailer record_count says 187, but the file holds 11 (records)" in str(err)
+    lines[-1] = _trailer(fw, "11", "-1422.77")
+    err = _error(_write(tmp_path, "\n".join(lines) + "\n", "b.txt"), fw)
+    assert "trailer total_charge says -1422.77, but total_charge sums to 750.00" in str(err)
+    assert "000000142277" not in str(err)
+
+
+@pytest.mark.parametrize(
+    ("start", "text", "code", "message"),
+    [
+        (12, "+00000142276G", "FF007", "trailer total_charge is not a valid S9(10)V99 value, but total_charge sums to"),
+        (12, "+0000014227 6", "FF007", "trailer total_charge is not a valid S9(10)V99 value"),
+        (3, "0000001 1", "FF006", "trailer record_count is not a valid 9(9) value, but the file holds 11 (records)"),
+        (3, "         ", "FF006", "trailer record_count is not a valid 9(9) value"),
+    ],
+)
+def test_trailer_value_that_cannot_be_decoded(
+    tmp_path: Path, fw: Layout, start: int, text: str, code: str, message: str
+) -> None:
+    lines = _three_claims()
+    lines[-1] = lines[-1][: start - 1] + text + lines[-1][start - 1 + len(text) :]
+    err = _error(_write(tmp_path, "\n".join(lines) + "\n"), fw)
+    assert err.code == code
+    assert message in str(err)
+    assert text not in str(err) and (not text.strip() or text.strip() not in str(err))
+
+
+@pytest.mark.parametrize("encoding", ["delimited", "fixed-width"])
+def test_interleaved_claims_come_back_whole_in_few_batches(tmp_path: Path, encoding: str) -> None:
+    """Rows of 60 claims interleaved line by line: each claim once, reassembled a batch at a time (not one by one)."""
+    claims = [claim_rows({"mce_claim_id": f"C{n:03d}"}) for n in range(60)]
+    by_line = [claim[i] for i in range(len(claims[0])) for claim in claims]  # C000 l1, C001 l1, ..., C000 l2, ...
+    if encoding == "delimited":
+        path, layout = write_mce(tmp_path / "in.txt", by_line), load_layout("mce-v1")
+    else:
+        layout = load_layout("mce-fw-example")
+        path = tmp_path / "in.dat"
+        path.write_text(fw_text([[row] for row in by_line], layout), encoding="utf-8")
+    with FlatFileReader(path, layout, chunk_lines=32) as reader:
+        batches = list(reader.iter_batches())
+    firsts = pl.concat([b.frame.filter(pl.col("_first")).select("mce_claim_id", "_runs") for b in batches])
+    assert sorted(firsts["mce_claim_id"].to_list()) == [f"C{n:03d}" for n in range(60)]
+    assert set(firsts["_runs"].to_list()) == {len(claims[0])}
+    assert len(batches) < 20  # one batch per claim would be 60 and more

@@ -89,7 +89,9 @@ def test_a_999_rejection_names_the_claim_and_the_fix_is_sent_again(
     assert found["C4"][0] == "acknowledged"
     assert found["C2"][0] == "rejected" and "segment DMG" in (found["C2"][1] or "")
     assert "invalid date" in (found["C2"][1] or "")
-    assert found["C1"][0] == "rejected" and "send the claim again" in (found["C1"][1] or "")
+    # The other claims of the rejected set are told whose errors sank it, not handed those errors.
+    assert found["C1"][0] == "rejected" and "for errors in claim(s) C2; this claim had none" in (found["C1"][1] or "")
+    assert "DMG" not in (found["C1"][1] or "")
     report = api.ledger_status(ledger_path)
     assert report.files == {"partially accepted": 1}
     assert sorted(t.claim_id for t in report.to_fix) == ["C1", "C2", "C3"] and report.to_fix_total == 3
@@ -207,7 +209,7 @@ def test_reconcile_finds_a_277_whose_totals_disagree(convert: Convert, tmp_path:
     problems = api.reconcile_ledger(ledger_path).problems
     assert problems == [
         "off.277: the 277 states accepted 3, its claim statuses add up to 2",
-        "off.277: the 277 states accepted_amount 75000, its claim statuses add up to 50000",
+        "off.277: the 277 states accepted_amount 750.00, its claim statuses add up to 500.00",
     ]
 
 
@@ -215,8 +217,8 @@ def test_not_x12_is_an_error(tmp_path: Path, ledger_path: Path, convert: Convert
     convert(*_claims(1))
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\n" * 30)
-    with pytest.raises(LedgerError, match="not an X12 file"):
-        api.ingest_acks([junk], ledger_path)
+    [result] = api.ingest_acks([junk], ledger_path)
+    assert result.status == "refused" and "not an X12 file" in result.message
 
 
 def test_reading_commands_never_create_a_ledger(tmp_path: Path) -> None:
@@ -244,3 +246,18 @@ def test_999_groups_are_parsed_with_claim_context(tmp_path: Path) -> None:
         ]
     }
     assert st.errors[1] == "segment SV1 #30: segment has data element errors; element 1.2 (234): invalid code value"
+
+
+def test_one_missing_or_bad_file_does_not_hold_back_the_others(
+    convert: Convert, tmp_path: Path, ledger_path: Path
+) -> None:
+    """A glob that matched nothing, or a stray file, is refused; the good acknowledgments still go in."""
+    convert(*_claims(2))
+    ack = tmp_path / "file.999"
+    _ack(_x12(tmp_path / "out1"), ack)
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n" * 30)
+    results = api.ingest_acks([tmp_path / "*.277", junk, ack], ledger_path)
+    assert [r.status for r in results] == ["refused", "refused", "ingested"]
+    assert results[0].message == "no such file" and "not an X12 file" in results[1].message
+    assert results[2].encounters["acknowledged"] == 2

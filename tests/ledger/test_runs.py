@@ -10,7 +10,7 @@ import pytest
 
 from sendpro import api
 from sendpro.config import RunConfig
-from sendpro.errors import LedgerError, UsageError
+from sendpro.errors import InputFileError, LedgerError, UsageError
 from sendpro.x12.envelope import SequentialControlNumbers
 from sendpro.x12.scan import iter_segments
 from tests.helpers import BASE_RX, mce_text, rx_text, test_config, typed_rows
@@ -47,15 +47,22 @@ def test_resubmit_sends_the_same_version_again_on_purpose(convert: Convert) -> N
     assert again.overall.accepted.claims == 1 and again.overall.skipped.claims == 0
 
 
-def test_the_same_claim_twice_in_one_run_is_emitted_once(tmp_path: Path, ledger_path: Path) -> None:
+def test_overlapping_extracts_are_converted_in_turn_and_the_overlap_is_skipped(
+    tmp_path: Path, ledger_path: Path
+) -> None:
+    """One run refuses a claim id in two inputs (FF009); run by run, the ledger skips what was sent."""
     a = tmp_path / "a.txt"
     b = tmp_path / "b.txt"
     a.write_text(extract({"mce_claim_id": "C1"}, {"mce_claim_id": "C2"}))
     b.write_text(extract({"mce_claim_id": "C2"}, {"mce_claim_id": "C3"}))
-    report = api.convert_files([a, b], tmp_path / "out", test_config(ledger=ledger_path))
-    assert report.overall.accepted.claims == 3 and report.overall.skipped.claims == 1
-    ids = [el[1] for _, el in iter_segments(_x12_files(tmp_path / "out")[0]) if el[0] == "CLM"]
-    assert ids == ["C1", "C2", "C3"]
+    with pytest.raises(InputFileError, match="also in"):
+        api.convert_files([a, b], tmp_path / "out", test_config(ledger=ledger_path))
+    first = api.convert_files([a], tmp_path / "out1", test_config(ledger=ledger_path))
+    second = api.convert_files([b], tmp_path / "out2", test_config(ledger=ledger_path))
+    assert first.overall.accepted.claims == 2
+    assert second.overall.accepted.claims == 1 and second.overall.skipped.claims == 1
+    ids = [el[1] for _, el in iter_segments(_x12_files(tmp_path / "out2")[0]) if el[0] == "CLM"]
+    assert ids == ["C3"]
 
 
 def test_a_changed_original_must_be_sent_as_a_replacement(convert: Convert, tmp_path: Path) -> None:
@@ -182,3 +189,15 @@ def test_pharmacy_claims_go_through_the_ledger_too(tmp_path: Path, ledger_path: 
         batch_numbers = db.execute("SELECT number FROM reservations WHERE kind = 'ISA13'").fetchall()
     assert files == [("ncpdp", "NCPDP:PLACEHOLDER", 1, 2, "submitted")]
     assert batch_numbers == [(1,)]  # the NCPDP batch number comes from the ledger too
+
+
+def test_status_counts_each_claim_once_in_its_latest_state(convert: Convert, ledger_path: Path) -> None:
+    """A claim held twice is held once; held, then fixed and sent, it is submitted (no longer held)."""
+    bad = {"mce_claim_id": "C9", "contract_type": "07"}
+    convert({"mce_claim_id": "C1"}, bad)
+    convert({"mce_claim_id": "C1"}, bad)
+    counts = api.ledger_status(ledger_path).encounters["P"]
+    assert counts["held"][0] == 1 and counts["submitted"][0] == 1
+    convert({"mce_claim_id": "C1"}, {"mce_claim_id": "C9"})
+    counts = api.ledger_status(ledger_path).encounters["P"]
+    assert "held" not in counts and counts["submitted"][0] == 2

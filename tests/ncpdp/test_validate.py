@@ -13,7 +13,7 @@ import pytest
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.ncpdp.codec import ETX, FIELD_SEP, GROUP_SEP, SEGMENT_SEP, STX
 from sendpro.ncpdp.layout import NcpdpLayout
-from sendpro.ncpdp.validate import CHECKS, validate_ncpdp
+from sendpro.ncpdp.validate import CHECKS, validate_detected, validate_ncpdp
 from sendpro.report.issue import Category, Issue, Severity
 from tests.ncpdp.support import put, write_ncpdp
 
@@ -91,7 +91,9 @@ def test_crlf_fixed_file_is_clean(tmp_path: Path, post_adjudication: NcpdpLayout
 
 
 def test_checks_catalogue() -> None:
-    assert sorted(CHECKS) == [f"RX2{n:02d}" for n in range(1, 12)]
+    assert sorted(CHECKS) == [f"RX2{n:02d}" for n in range(1, 18)]
+    names = [name for name, _ in CHECKS.values()]
+    assert len(set(names)) == len(names) and all(n.startswith("ncpdp.") for n in names)
     assert CHECKS["RX207"][0] == "ncpdp.field_format"
     assert CHECKS["RX209"][0] == "ncpdp.framing"
 
@@ -270,6 +272,7 @@ def test_rx207_trailer_count_not_digits(tmp_path: Path, post_adjudication: Ncpdp
     lines[4] = put(lines[4], 10, "00000000O5")
     issues = check_fixed(tmp_path, post_adjudication, lines)
     assert codes(issues) == [("RX207", 5), ("RX205", 5)]  # the unreadable count also does not match
+    assert issues[1].message == "trailer Record Count (header and trailer included) cannot be read, the file holds 5"
 
 
 @pytest.mark.parametrize(
@@ -477,3 +480,289 @@ def test_rx208_batch_request_header_blank(tmp_path: Path, batch_d0: NcpdpLayout,
 def test_batch_group_separator_is_optional(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
     frames = [f.replace(GROUP_SEP, "") for f in batch_frames]
     assert check_batch(tmp_path, batch_d0, batch_text(frames)) == []
+
+
+# --- blank trailer control fields ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start,width,code,message",
+    [
+        (10, 10, "RX205", "trailer Record Count (header and trailer included) is blank, the file holds 5"),
+        (20, 10, "RX205", "trailer Detail Record Count is blank, the file holds 3"),
+        (30, 14, "RX206", "trailer Total Amount Paid is blank, the file holds 1017.80"),
+    ],
+)
+def test_blank_trailer_control_field(
+    tmp_path: Path,
+    post_adjudication: NcpdpLayout,
+    fixed_lines: list[str],
+    start: int,
+    width: int,
+    code: str,
+    message: str,
+) -> None:
+    lines = list(fixed_lines)
+    lines[4] = put(lines[4], start, " " * width)
+    issues = check_fixed(tmp_path, post_adjudication, lines)
+    assert [(i.code, i.message) for i in issues] == [(code, message)]
+
+
+def test_blank_batch_trailer_count(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
+    frames = list(batch_frames)
+    frames[4] = put(frames[4], 10, " " * 10)
+    (issue,) = check_batch(tmp_path, batch_d0, batch_text(frames))
+    assert issue.message == "trailer Record Count (header and trailer included) is blank, the file holds 5"
+
+
+# --- RX212: D.0 fields longer than their max_length ---------------------------------------------------------------
+
+
+def _with_field(frame: str, code: str, value: str) -> str:
+    """Return a D.0 frame with the value of the field ``code`` replaced."""
+    start = frame.index(FIELD_SEP + code) + 3
+    ends = [frame.find(sep, start) for sep in (FIELD_SEP, SEGMENT_SEP, GROUP_SEP)]
+    end = min([e for e in ends if e >= 0] or [len(frame)])
+    return frame[:start] + value + frame[end:]
+
+
+@pytest.mark.parametrize(
+    "code,value,expected",
+    [
+        ("D5", "12345", [("RX212", 2, "405-D5")]),  # days supply, max 3
+        ("D7", "0" * 25, [("RX212", 2, "407-D7")]),  # NDC, max 19
+        ("D7", "0" * 19, []),  # at its maximum: fine
+        ("C2", "9" * 21, [("RX212", 2, "302-C2")]),  # cardholder id, max 20
+        ("D3", "123", [("RX212", 2, "403-D3")]),  # fill number, max 2
+        ("E7", "12345678901", [("RX212", 2, "442-E7")]),  # quantity, max 10
+        ("C4", "1980010101", [("RX207", 2, "304-C4"), ("RX212", 2, "304-C4")]),  # a date is 8
+        ("D5", "1X345", [("RX207", 2, "405-D5"), ("RX212", 2, "405-D5")]),  # two problems, two issues
+    ],
+)
+def test_rx212_field_longer_than_max_length(
+    tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str], code: str, value: str, expected: Found
+) -> None:
+    frames = list(batch_frames)
+    frames[1] = _with_field(frames[1], code, value)
+    issues = check_batch(tmp_path, batch_d0, batch_text(frames))
+    assert found(issues) == expected
+    for issue in issues:
+        assert value not in issue.message  # the value is never quoted (PHI)
+    if expected:
+        assert f"has {len(value)} characters; the layout allows " in issues[-1].message
+
+
+def test_rx212_message(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
+    frames = list(batch_frames)
+    frames[3] = _with_field(frames[3], "D5", "12345")
+    (issue,) = check_batch(tmp_path, batch_d0, batch_text(frames))
+    assert (issue.code, issue.location.record_no, issue.rule_name) == ("RX212", 4, "ncpdp.field_length")
+    assert issue.message == "405-D5 Days Supply has 5 characters; the layout allows 3"
+
+
+# --- RX213: a transaction reference used twice --------------------------------------------------------------------
+
+
+def test_rx213_duplicate_reference(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
+    frames = list(batch_frames)
+    assert frames[3][2:12] == "0000000003"
+    frames[3] = put(frames[3], 3, "0000000001")
+    issues = check_batch(tmp_path, batch_d0, batch_text(frames))
+    assert found(issues) == [("RX213", 4, "880-K5")]
+    assert issues[0].message == "the transaction reference repeats the one of record 2"
+
+
+def test_rx213_each_repeat_is_reported(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
+    frames = [put(f, 3, "0000000007") if f.startswith("G1") else f for f in batch_frames]
+    issues = check_batch(tmp_path, batch_d0, batch_text(frames))
+    assert found(issues) == [("RX213", 3, "880-K5"), ("RX213", 4, "880-K5")]
+    assert all(i.message.endswith("record 2") for i in issues)
+
+
+# --- RX214: a transaction code the layout does not define ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["B7", "B9", "B3", "  "])
+def test_rx214_fixed_transaction_code(
+    tmp_path: Path, post_adjudication: NcpdpLayout, fixed_lines: list[str], text: str
+) -> None:
+    lines = list(fixed_lines)
+    assert lines[2][2:4] == "B2"
+    lines[2] = put(lines[2], 3, text)
+    issues = check_fixed(tmp_path, post_adjudication, lines)
+    assert found(issues) == [("RX214", 3, "103-A3")]
+    wrong = "is blank, not one of" if text == "  " else "holds a transaction code other than"
+    assert issues[0].message == f"103-A3 Transaction Code {wrong} B1, B2, the codes the layout defines"
+
+
+@pytest.mark.parametrize("text", ["B7", "B9"])
+def test_rx214_batch_transaction_code(
+    tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str], text: str
+) -> None:
+    frames = list(batch_frames)
+    assert frames[1][20:22] == "B1"  # G1 + reference (12) + transaction code at 9-10 of the request header
+    frames[1] = put(frames[1], 21, text)
+    assert found(check_batch(tmp_path, batch_d0, batch_text(frames))) == [("RX214", 2, "103-A3")]
+
+
+# --- RX215: a code outside the field's codes or map ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index,start,text,field",
+    [
+        (1, 189, "7", "305-C5"),  # gender: the map writes 0, 1 or 2
+        (1, 81, "5", "Claim Frequency"),  # 1, 7 or 8
+        (1, 82, "X", "Claim Status (P paid, D denied)"),  # P or D
+        (1, 292, "9", "406-D6"),  # compound code 1 or 2 (format N)
+        (1, 286, "ZZ", "600-28"),  # unit of measure EA, GM, ML
+        (1, 291, "A", "408-D8"),  # DAW 0-9
+    ],
+)
+def test_rx215_fixed_code_outside_its_values(
+    tmp_path: Path,
+    post_adjudication: NcpdpLayout,
+    fixed_lines: list[str],
+    index: int,
+    start: int,
+    text: str,
+    field: str,
+) -> None:
+    lines = list(fixed_lines)
+    lines[index] = put(lines[index], start, text)
+    issues = check_fixed(tmp_path, post_adjudication, lines)
+    assert found(issues) == [("RX215", index + 1, field)]
+    assert "holds a code outside the layout's codes (" in issues[0].message
+
+
+def test_rx215_gender_message(tmp_path: Path, post_adjudication: NcpdpLayout, fixed_lines: list[str]) -> None:
+    lines = list(fixed_lines)
+    lines[1] = put(lines[1], 189, "7")
+    (issue,) = check_fixed(tmp_path, post_adjudication, lines)
+    assert issue.message == "305-C5 Patient Gender Code holds a code outside the layout's codes (0, 1, 2)"
+
+
+@pytest.mark.parametrize("code,value,field", [("C5", "7", "305-C5"), ("D8", "X", "408-D8"), ("28", "KG", "600-28")])
+def test_rx215_batch_code(
+    tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str], code: str, value: str, field: str
+) -> None:
+    frames = list(batch_frames)
+    frames[1] = _with_field(frames[1], code, value)
+    assert found(check_batch(tmp_path, batch_d0, batch_text(frames))) == [("RX215", 2, field)]
+
+
+def test_blank_optional_code_is_fine(tmp_path: Path, post_adjudication: NcpdpLayout, fixed_lines: list[str]) -> None:
+    lines = list(fixed_lines)
+    lines[1] = put(lines[1], 286, "  ")  # unit of measure is optional
+    assert check_fixed(tmp_path, post_adjudication, lines) == []
+
+
+# --- RX216: the header's file type --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,wrong", [("X", "holds a value other than"), (" ", "is blank, not one of")])
+def test_rx216_fixed_file_type(
+    tmp_path: Path, post_adjudication: NcpdpLayout, fixed_lines: list[str], text: str, wrong: str
+) -> None:
+    lines = list(fixed_lines)
+    assert lines[0][69] == "T"
+    lines[0] = put(lines[0], 70, text)
+    issues = check_fixed(tmp_path, post_adjudication, lines)
+    assert found(issues) == [("RX216", 1, "File Type (T test, P production)")]
+    assert issues[0].message == f"File Type (T test, P production) {wrong} T (test) or P (production)"
+
+
+def test_rx216_batch_file_type(tmp_path: Path, batch_d0: NcpdpLayout, batch_frames: list[str]) -> None:
+    frames = list(batch_frames)
+    assert frames[0][46] == "T"
+    frames[0] = put(frames[0], 47, "X")
+    assert found(check_batch(tmp_path, batch_d0, batch_text(frames))) == [("RX216", 1, "File Type")]
+
+
+def test_production_file_type_is_fine(tmp_path: Path, post_adjudication: NcpdpLayout, fixed_lines: list[str]) -> None:
+    lines = list(fixed_lines)
+    lines[0] = put(lines[0], 70, "P")
+    assert check_fixed(tmp_path, post_adjudication, lines) == []
+
+
+# --- detection: a damaged or empty NCPDP file is reported as NCPDP (RX217, or by a guessed layout) -----------------
+
+
+def test_detected_clean_files(tmp_path: Path, fixed_lines: list[str], batch_frames: list[str]) -> None:
+    fixed = tmp_path / "out.txt"
+    fixed.write_text("\n".join(fixed_lines) + "\n", encoding="ascii")
+    batch = tmp_path / "out.dat"
+    batch.write_text(batch_text(batch_frames), encoding="ascii", newline="")
+    assert validate_detected(fixed) == []
+    assert validate_detected(batch) == []
+
+
+@pytest.mark.parametrize("name", ["damaged.ncpdp", "damaged.txt"])
+def test_detected_fixed_file_with_damaged_header(tmp_path: Path, fixed_lines: list[str], name: str) -> None:
+    lines = list(fixed_lines)
+    lines[0] = put(lines[0], 1, "XX")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    issues = validate_detected(path)
+    assert issues is not None
+    assert codes(issues) == [("RX202", 1), ("RX203", None)]
+    assert issues[1].message == "the file has no HD header record"
+
+
+@pytest.mark.parametrize("name", ["damaged.ncpdp", "damaged.dat"])
+def test_detected_batch_file_with_damaged_header(tmp_path: Path, batch_frames: list[str], name: str) -> None:
+    frames = list(batch_frames)
+    frames[0] = put(frames[0], 1, "X0")
+    path = tmp_path / name
+    path.write_text(batch_text(frames), encoding="ascii", newline="")
+    issues = validate_detected(path)
+    assert issues is not None
+    assert codes(issues) == [("RX202", 1), ("RX203", None)]
+    assert issues[1].message == "the file has no 00 header record"
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("empty.ncpdp", "", "the file is empty: an NCPDP file starts with a header record"),
+        ("blank.ncpdp", "\n\n", "the file is empty: an NCPDP file starts with a header record"),
+        ("junk.ncpdp", "hello\nworld\n", "the first record is no NCPDP header record (batch-d0: STX + 00, "),
+        ("junk.dat", "\x02ZZ junk\x03", "the first record is no NCPDP header record"),  # STX framing
+    ],
+)
+def test_detected_rx217(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="ascii", newline="")
+    issues = validate_detected(path, label="IN")
+    assert issues is not None
+    assert [(i.code, i.location.file, i.location.record_no) for i in issues] == [("RX217", "IN", None)]
+    assert issues[0].message.startswith(message)
+    assert issues[0].rule_name == "ncpdp.unrecognised"
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("empty.x12", ""),
+        ("input.txt", "mce_claim_id|claim_frequency\nRX1|1\nRX2|1\n"),
+        ("damaged.x12", "ISX*00*          *00*          ~GS*HC~"),
+    ],
+)
+def test_detected_not_ncpdp(tmp_path: Path, name: str, content: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="ascii")
+    assert validate_detected(path) is None
+
+
+def test_api_validate_file_reports_ncpdp_not_x12(tmp_path: Path, fixed_lines: list[str]) -> None:
+    from sendpro import api
+
+    empty = tmp_path / "RX.ncpdp"
+    empty.write_text("", encoding="ascii")
+    assert [i.code for i in api.validate_file(empty)] == ["RX217"]
+    damaged = tmp_path / "RX2.ncpdp"
+    damaged.write_text("\n".join([put(fixed_lines[0], 1, "H?"), *fixed_lines[1:]]) + "\n", encoding="ascii")
+    assert [(i.code, i.location.file) for i in api.validate_file(damaged)] == [
+        ("RX202", str(damaged)),
+        ("RX203", str(damaged)),
+    ]

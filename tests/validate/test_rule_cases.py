@@ -123,19 +123,24 @@ def _history(case: dict[str, Any], tmp_path: Path, stack: ExitStack) -> History:
     """Convert the case's ``submitted`` claims through a ledger; return that ledger's history.
 
     ``submitted_status`` then marks those encounters (e.g. ``rejected``, as a 277 would).
+    ``rejected_in_run`` lists claims the current run already rejected: tables with
+    ``claim_id`` and ``codes`` (what its errors were), journaled as a run would.
     """
-    earlier = {k: v for k, v in case.items() if k in ("layout", "base", "inpatient")}
-    earlier["claims"] = case["submitted"]
-    (tmp_path / "earlier").mkdir()
     ledger_path = tmp_path / "ledger.sqlite"
-    source = build_input(earlier, tmp_path / "earlier")
-    report = api.convert_files([source], tmp_path / "earlier-out", test_config(ledger=ledger_path))
-    assert report.overall.accepted.claims == len(case["submitted"]), "the submitted claims must be valid"
+    if case["submitted"]:
+        earlier = {k: v for k, v in case.items() if k in ("layout", "base", "inpatient")}
+        earlier["claims"] = case["submitted"]
+        (tmp_path / "earlier").mkdir()
+        source = build_input(earlier, tmp_path / "earlier")
+        report = api.convert_files([source], tmp_path / "earlier-out", test_config(ledger=ledger_path))
+        assert report.overall.accepted.claims == len(case["submitted"]), "the submitted claims must be valid"
     ledger = stack.enter_context(Ledger(ledger_path))
     if "submitted_status" in case:
         ledger.db.execute("UPDATE encounters SET status = ?", (case["submitted_status"],))
     journal = RunJournal(tmp_path)
     stack.callback(journal.close)
+    for rejected in case.get("rejected_in_run", []):
+        journal.add(rejected["claim_id"], "P", "1", None, "0" * 32, 0, 0, None, detail=rejected["codes"])
     return History(ledger, journal)
 
 

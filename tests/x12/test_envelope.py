@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from sendpro.errors import UsageError
 from sendpro.x12.envelope import (
     ClockControlNumbers,
     EnvelopeSettings,
@@ -37,10 +38,17 @@ def test_sequential_counts_interchange_and_group_independently() -> None:
     assert c.next_interchange() == 44
 
 
-def test_sequential_wraps_after_the_maximum() -> None:
+def test_sequential_refuses_to_wrap_after_the_maximum() -> None:
+    """An explicit start must never repeat numbers already sent; only the clock source wraps."""
     c = SequentialControlNumbers(MAX - 1)
-    assert [c.next_interchange() for _ in range(4)] == [MAX - 1, MAX, 1, 2]
-    assert [c.next_group() for _ in range(3)] == [MAX - 1, MAX, 1]
+    assert [c.next_interchange() for _ in range(2)] == [MAX - 1, MAX]
+    with pytest.raises(UsageError, match="exhausted"):
+        c.next_interchange()
+    assert [c.next_group() for _ in range(2)] == [MAX - 1, MAX]
+    with pytest.raises(UsageError, match="exhausted"):
+        c.next_group()
+    wrapping = SequentialControlNumbers(MAX, wrap=True)
+    assert [wrapping.next_interchange() for _ in range(3)] == [MAX, 1, 2]
 
 
 @pytest.mark.parametrize("start", [0, -1, MAX + 1, 10**12])

@@ -90,14 +90,28 @@ class OriginalForAdjustment(RecordRule):
     code = "CL012"
     name = "claim.original_missing"
     source = "MassHealth SENDPro (edit #9)"
-    template = "a {what} (claim_frequency {frequency}) must name the original claim in original_claim_id"
+    template = "a {what} (claim_frequency {frequency}) {problem}"
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
-        """Check that frequency 7/8 carries an original claim id."""
+        """Check that frequency 7/8 carries an original claim id other than its own."""
         h = encounter.header
-        if h.frequency in ("7", "8") and h.original_claim_id is None:
+        problem = original_problem(h.frequency, h.original_claim_id, h.claim_id)
+        if problem is not None:
             what = "replacement" if h.frequency == "7" else "void"
-            yield self.claim_issue(encounter, field="original_claim_id", what=what, frequency=h.frequency)
+            yield self.claim_issue(
+                encounter, field="original_claim_id", what=what, frequency=h.frequency, problem=problem
+            )
+
+
+def original_problem(frequency: str | None, original: str | None, claim_id: str | None) -> str | None:
+    """Say what is wrong with a replacement's or void's original claim id (None: nothing)."""
+    if frequency not in ("7", "8"):
+        return None
+    if original is None:
+        return "must name the original claim in original_claim_id"
+    if original == claim_id:
+        return "names itself in original_claim_id; name the claim it replaces"
+    return None
 
 
 class OriginalOnOriginal(RecordRule):
@@ -115,9 +129,8 @@ class OriginalOnOriginal(RecordRule):
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn about an original claim id on a non-adjustment."""
         h = encounter.header
+        # An adjustment naming itself is CL012's error, not this warning.
         if h.frequency not in (None, "7", "8") and h.original_claim_id is not None:
-            yield self.claim_issue(encounter, field="original_claim_id")
-        elif h.original_claim_id is not None and h.original_claim_id == h.claim_id:
             yield self.claim_issue(encounter, field="original_claim_id")
 
 

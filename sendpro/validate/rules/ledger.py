@@ -122,7 +122,7 @@ class UnknownOriginal(_LedgerRule):
         if found is None:
             return
         history, original = found
-        if not history.known(original):
+        if not history.known(original) and not history.rejected_in_run(original):
             yield self.claim_issue(encounter, field="original_claim_id", original=original)
 
 
@@ -151,9 +151,37 @@ class OriginalAlreadyVoided(_LedgerRule):
             yield self.claim_issue(encounter, field="original_claim_id", original=original, voids=", ".join(voids))
 
 
+class OriginalRejectedInRun(_LedgerRule):
+    """A replacement or void names an original that this run rejected and never sent.
+
+    MassHealth would reject the adjustment of a claim it does not hold. Fix the
+    original's errors and re-run both (the rejects file holds the original; this
+    claim goes to it too). An original submitted by an earlier run is fine.
+
+    Bad: original C1 rejected for a bad NDC, and its reversal C2 in the same extract.
+    Good: C1 corrected so that it is sent, then C2.
+    """
+
+    code = "CL054"
+    name = "claim.original_rejected"
+    template = "original claim {original} was rejected in this run ({codes}) and not sent; fix it and send both"
+
+    def check(self, encounter: Any) -> Iterator[Issue]:
+        """Hold back adjustments of originals this run rejected (unless an earlier run sent the original)."""
+        found = self.adjustment(encounter)
+        if found is None:
+            return
+        history, original = found
+        codes = history.rejected_in_run(original)
+        if codes and not history.known(original):
+            shown = sorted({c for detail in codes for c in detail.split(",") if c}) or ["errors"]
+            yield self.claim_issue(encounter, field="original_claim_id", original=original, codes=", ".join(shown))
+
+
 LEDGER_RULES: tuple[type[RecordRule], ...] = (
     DuplicateSubmission,
     ChangedOriginal,
     UnknownOriginal,
     OriginalAlreadyVoided,
+    OriginalRejectedInRun,
 )

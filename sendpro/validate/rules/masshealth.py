@@ -66,6 +66,11 @@ class NegativeAmount(_MassHealthField):
         "ingredient_cost_paid",
         "dispensing_fee_paid",
         "total_amount_paid",
+        # A pharmacy claim's charges, and what the patient and other payers paid.
+        "usual_customary_charge",
+        "gross_amount_due",
+        "patient_pay_amount",
+        "other_payer_amount_paid",
     )
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:

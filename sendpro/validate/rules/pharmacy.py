@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from sendpro.config import DEFAULT_NCPDP_LAYOUT
 from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.ncpdp.codec import FieldValueError, encode_value, source_value
+from sendpro.ncpdp.layout import FieldFormat, NcpdpField, NcpdpLayout, RecordRole, load_ncpdp_layout
 from sendpro.report.issue import Issue
-from sendpro.validate.rule import RecordRule
-from sendpro.validate.rules.claim import money
+from sendpro.validate.rule import RecordRule, RuleContext
+from sendpro.validate.rules._frame import column_label
+from sendpro.validate.rules.claim import money, original_problem
 from sendpro.validate.rules.fields import AmountFieldRule, DateFieldRule, FormatFieldRule, RequiredFieldRule
 from sendpro.validate.rules.provider import npi_check_digit_ok
 
@@ -173,13 +177,16 @@ class PharmacyOriginal(_Pharmacy):
     code = "RX014"
     name = "pharmacy.original_missing"
     source = "MassHealth SENDPro (edit #9)"
-    template = "a {what} (claim_frequency {frequency}) must name the original claim in original_claim_id"
+    template = "a {what} (claim_frequency {frequency}) {problem}"
 
     def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
-        """Require the original claim id on replacements and reversals."""
-        if encounter.frequency in ("7", "8") and encounter.original_claim_id is None:
+        """Require the original claim id, other than the claim's own, on replacements and reversals."""
+        problem = original_problem(encounter.frequency, encounter.original_claim_id, encounter.claim_id)
+        if problem is not None:
             what = "replacement" if encounter.frequency == "7" else "reversal"
-            yield self.claim_issue(encounter, field="original_claim_id", what=what, frequency=encounter.frequency)
+            yield self.claim_issue(
+                encounter, field="original_claim_id", what=what, frequency=encounter.frequency, problem=problem
+            )
 
 
 class ReversalAfterOriginal(_Pharmacy):
@@ -204,6 +211,8 @@ class ReversalAfterOriginal(_Pharmacy):
         e = encounter
         if lookup is None or e.frequency not in ("7", "8") or not e.original_claim_id or e.adjudication_date is None:
             return
+        if e.original_claim_id == e.claim_id:
+            return  # RX014 says it names itself
         facts = lookup(e.original_claim_id)
         if facts is None or facts[0] is None:
             return
@@ -251,6 +260,84 @@ class DuplicateClaimId(_Pharmacy):
             )
 
 
+class NcpdpFieldFit(RecordRule):
+    """A value cannot be written into its field of the NCPDP output layout.
+
+    The NCPDP layout (``--ncpdp-profile``) fixes each field's width: a paid
+    amount of ``$123,456,789.00`` has more digits than Ingredient Cost Paid
+    (506-F6) holds, and an official layout may require a field the input left
+    empty. Such a claim is rejected here, named by field, instead of stopping
+    the run when the writer reaches it.
+
+    Bad: ``ingredient_cost_paid`` = ``123456789.00`` (506-F6 holds 10 positions with 2 decimals).
+    Good: ``ingredient_cost_paid`` = ``12.50``.
+    """
+
+    code = "RX021"
+    guard = True
+    yields = True  # an empty or malformed value is RX001's or RX002's to report
+    name = "pharmacy.ncpdp_field_fit"
+    models = _PHARMACY
+    claim_types = frozenset({"RX"})
+    template = "{column} {problem} NCPDP field {label} of layout {layout}"
+
+    _layout: NcpdpLayout | None = None
+
+    def start(self, context: RuleContext) -> None:
+        """Take the run's NCPDP layout (the default profile's when the run names none)."""
+        super().start(context)
+        chosen = context.extra.get("ncpdp_layout")
+        self._layout = chosen if isinstance(chosen, NcpdpLayout) else load_ncpdp_layout(chosen or DEFAULT_NCPDP_LAYOUT)
+        detail = self._layout.record(RecordRole.DETAIL)
+        # Template fields (``value``) hold envelope values, not the claim's: only model-fed ones are checked.
+        fields: list[tuple[NcpdpField, int | None]] = [
+            (f, f.length) for f in detail.fields if f.field is not None and f.value is None
+        ]
+        fields += [
+            (f, None) for s in self._layout.segments for f in s.fields if f.field is not None and f.value is None
+        ]
+        self._fields = fields
+
+    def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
+        """Encode every model-fed field the way the writer will; report those that do not fit."""
+        assert self._layout is not None
+        values = encounter.values()
+        seen: set[str] = set()
+        for f, width in self._fields:
+            value = source_value(f, values, {})
+            try:
+                encode_value(f, value, width)
+            except FieldValueError:
+                name = str(f.field)
+                if name in seen:  # the same model field in the record and a segment: one issue
+                    continue
+                seen.add(name)
+                assert self.context is not None
+                yield self.claim_issue(
+                    encounter,
+                    field=name,
+                    column=column_label(self.context.layout, name),
+                    problem=_fit_problem(f, value, width),
+                    label=f.label,
+                    layout=self._layout.name,
+                )
+
+
+def _fit_problem(f: NcpdpField, value: object, width: int | None) -> str:
+    """Say why a value does not fit, without quoting it (it may be PHI)."""
+    if value is None or value == "":
+        return "is empty, but the layout requires"
+    size = width or f.max_length
+    if f.format is FieldFormat.TEXT:
+        return f"is longer than the {size} characters of"
+    if f.format is FieldFormat.DATE:
+        return "is not a CCYYMMDD date for"
+    if f.format is FieldFormat.NUMERIC and str(value).startswith("-"):
+        return "is negative, which cannot be written in"
+    decimals = f" with {f.decimals} implied decimals" if f.decimals else ""
+    return f"has more digits or decimals than the {size} positions{decimals} of"
+
+
 PHARMACY_FRAME_RULES = (PharmacyRequired, PharmacyFormat, PharmacyDate, PharmacyAmount)
 PHARMACY_RULES: tuple[type[RecordRule], ...] = (
     PharmacyNpi,
@@ -261,4 +348,5 @@ PHARMACY_RULES: tuple[type[RecordRule], ...] = (
     ReversalAfterOriginal,
     WrittenAfterFilled,
     DuplicateClaimId,
+    NcpdpFieldFit,
 )
