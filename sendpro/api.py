@@ -430,6 +430,9 @@ class _Run:
         rules = registry.select(cfg.select, cfg.ignore, cfg.severities, model=layout.model)
         references = self._references()
         rules = self.rules = self._drop_unmet(rules, references)
+        # Only the code sets of rules this run has (a pharmacy run checks no ICD-10 codes).
+        running = {r.code for r in rules.all}
+        self.report.codesets = [c for c in self.report.codesets if c.get("rule") in running]
         history: History | None = None
         if cfg.ledger is not None:
             if cfg.control_numbers is not None:

@@ -568,6 +568,7 @@ def test_a_value_too_large_for_its_ncpdp_field_rejects_only_its_claim(tmp_path: 
     fit = [i for i in issues if i["code"] == "RX021"]
     assert [(i["row"], i["field"]) for i in fit] == [(2, "ingredient_cost_paid")]
     assert "123456789" not in fit[0]["message"]
+    assert [c["name"] for c in report.codesets] == ["ndc"]  # no medical code sets in a pharmacy run
 
 
 def test_a_reversal_of_an_original_rejected_in_the_same_run_is_held_back(tmp_path: Path) -> None:
