@@ -117,6 +117,8 @@ def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layo
     if not first:
         raise UsageError(f"{path}: the file is empty; nothing to choose a layout from")
     scored: list[tuple[float, Layout]] = []
+    # A layout whose columns are there but its claim id column is not: worth naming.
+    near: tuple[float, Layout] | None = None
     for lpath in (candidates or bundled_layouts()).values():
         lay = load_layout(lpath)
         if lay.format.value == "delimited":
@@ -127,6 +129,8 @@ def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layo
             coverage = sum(1 for c in columns if c in names) / len(columns)
             if lay.column_for("mce_claim_id") in names and coverage >= 0.6:
                 scored.append((coverage, lay))
+            elif coverage >= 0.6 and (near is None or coverage > near[0]):
+                near = (coverage, lay)
         else:
             rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
             if rt in {r.type for r in lay.records if r.role.value in ("header", "claim")}:
@@ -134,6 +138,12 @@ def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layo
     scored.sort(key=lambda item: -item[0])
     if len(scored) == 1 or (len(scored) > 1 and scored[0][0] - scored[1][0] >= 0.2):
         return scored[0][1]
+    if not scored and near is not None:
+        lay = near[1]
+        raise UsageError(
+            f"{path}: the header row looks like layout {lay.name} ({near[0]:.0%} of its columns) but has no "
+            f"{lay.column_for('mce_claim_id')} column, which every claim needs"
+        )
     if not scored:
         raise UsageError(f"{path}: the header row matches no known layout; pass --layout NAME or PATH")
     fitting = ", ".join(lay.name for _, lay in scored)

@@ -268,6 +268,13 @@ def test_layout_detection(tmp_path: Path) -> None:
     other.write_text("a|b|c\n1|2|3\n")
     with pytest.raises(UsageError, match="matches no known layout"):
         api.detect_layout(other)
+    # mce-v1 but for its claim id column: say which column is missing.
+    header, *rows = src.read_text(encoding="utf-8").splitlines()
+    keep = [i for i, name in enumerate(header.split("|")) if name != "mce_claim_id"]
+    no_id = tmp_path / "no-id.txt"
+    no_id.write_text("\n".join("|".join(line.split("|")[i] for i in keep) for line in [header, *rows]) + "\n")
+    with pytest.raises(UsageError, match="looks like layout mce-v1 .* but has no mce_claim_id column"):
+        api.detect_layout(no_id)
 
 
 def test_inputs_with_different_layouts_are_refused(tmp_path: Path) -> None:
