@@ -320,10 +320,14 @@ class _Generator:
         return self._finish(head, lines)
 
     def pharmacy(self, claim_id: str, originals: list[dict[str, str]]) -> list[dict[str, str]]:
-        """One pharmacy claim row; sometimes a reversal of an earlier claim in ``originals``."""
+        """One pharmacy claim row; sometimes a reversal of an earlier claim in ``originals``.
+
+        A reversed claim leaves ``originals``: a second reversal of it would be a
+        void of a voided claim, which the ledger rightly rejects (CL053).
+        """
         rng = self.rng
         if originals and rng.random() < 0.05:
-            original = rng.choice(originals)
+            original = originals.pop(rng.randrange(len(originals)))
             row = dict(original)
             adjudicated = dt.datetime.strptime(original["adjudication_date"], "%Y%m%d").date()
             row.update(
@@ -1422,10 +1426,6 @@ def iter_sample_claims(
         if defect_rate and defect_rng.random() < defect_rate:
             if seeder is not None:
                 code = seeder.seed(rows)
-                if code is not None and originals and originals[-1]["mce_claim_id"] == claim_id:
-                    # No later reversal copies a seeded fill: a reversal is checked against its
-                    # original (RX015), and each defect must show on its own claim only.
-                    originals.pop()
             else:
                 # Each type's own defects are as likely as the common ones.
                 pool = list(RX_DEFECTS) if pharmacy else list(DEFECTS) + [d for d in TYPE_DEFECTS for _ in range(2)]
@@ -1434,6 +1434,10 @@ def iter_sample_claims(
                     code = defect(rows)
                     if code is not None:
                         break
+            if code is not None and originals and originals[-1]["mce_claim_id"] == claim_id:
+                # No later reversal names a seeded (rejected) fill: it would be checked against
+                # it (RX015, CL054), and each defect must show on its own claim only.
+                originals.pop()
         yield rows, code
 
 

@@ -56,11 +56,13 @@ def test_basic_samples_are_byte_for_byte_unchanged() -> None:
 
     The digests were computed with sendpro/sample.py as it was before the all-classes
     defects (fixtures/x12/make_inputs.py and the demo extract are generated from it);
-    a deliberate change to the generator or the basic pools updates them.
+    a deliberate change to the generator or the basic pools updates them. Changed on
+    purpose since: pharmacy samples reverse each original at most once, and never a
+    seeded one.
     """
     expected = {
         ("P", "I", "D"): "c140400f8ac8af74526ca473d74bb7245b53189a6a265228ff299ba6089f5264",
-        ("RX",): "006232c7a448d2ed1ebb0b255d56705b2d4e048d071e5a9059e607f42ce2d654",
+        ("RX",): "324f2e9a9a951e99caede9c2c4151a224e3b9b11d53d14a1f6f83c22f617148c",
     }
     for types, digest in expected.items():
         buf = io.StringIO()
@@ -163,3 +165,14 @@ def test_a_sample_without_defects_converts_without_rejects(tmp_path: Path) -> No
     errors = (out / "errors.jsonl").read_text(encoding="utf-8")
     assert report.exit_code == 0, errors
     assert report.overall.rejected.claims == 0 and report.overall.accepted.claims == 90
+
+
+def test_a_pharmacy_sample_without_defects_converts_cleanly_with_a_ledger(tmp_path: Path) -> None:
+    """Each fill is reversed at most once: a second reversal would be a void of a voided claim (CL053)."""
+    src = tmp_path / "rx.txt"
+    with src.open("w", encoding="utf-8") as handle:
+        write_sample(handle, 2000, types=("RX",), seed=5)
+    out = tmp_path / "out"
+    report = api.convert_files([src], out, test_config(ledger=tmp_path / "ledger.sqlite"))
+    assert report.exit_code == 0, (out / "errors.jsonl").read_text(encoding="utf-8")[:2000]
+    assert report.overall.accepted.claims == 2000

@@ -150,6 +150,14 @@ class Layout:
                 return r
         return None
 
+    def date_format_of(self, model_field: str) -> str:
+        """Return the date format (a :data:`DATE_FORMATS` name) a model field is written in."""
+        specs = [*self.fields, *(f for r in self.records for f in r.fields)]
+        for f in specs:
+            if f.field == model_field and f.date_format:
+                return f.date_format
+        return self.date_format
+
     def column_for(self, model_field: str) -> str:
         """Return the input name of a model field (column name, or the field itself)."""
         for f in self.fields:
@@ -477,7 +485,8 @@ class _LayoutBuilder:
             )
         if model_name is not None:
             if model_name not in self.catalog.by_name:
-                hint = difflib.get_close_matches(str(model_name), list(self.catalog.by_name), n=1)
+                # Model field names are lower case: compare so, ``member_DOB`` means ``member_dob``.
+                hint = difflib.get_close_matches(str(model_name).lower(), list(self.catalog.by_name), n=1)
                 more = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise self.fail(f"{where}: {model_name!r} is not a model field{more}")
             if role in meta_roles:

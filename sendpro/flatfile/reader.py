@@ -158,6 +158,17 @@ def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
     yield prev, True
 
 
+def _closest(name: str, candidates: Sequence[str]) -> str | None:
+    """Return the candidate ``name`` most likely means, ignoring case, spaces and underscores (None: none close)."""
+
+    def norm(text: str) -> str:
+        return text.strip().lower().replace(" ", "_")
+
+    by_norm = {norm(c): c for c in candidates}
+    found = difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.75)
+    return by_norm[found[0]] if found else None
+
+
 def _empty_to_null(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
     return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped)
@@ -295,23 +306,23 @@ class FlatFileReader:
             raise LAYOUT_MISMATCH.error(self.name, f"column(s) named twice in the header row: {', '.join(dup)}")
         index: dict[str, int] = {}
         unknown: list[tuple[str, str | None]] = []
+        # Layout columns the header lacks: what an unknown header column most likely meant.
+        absent = [k for k in known if k not in names]
         for pos, name in enumerate(names):
             spec = known.get(name)
             if spec is None:
-                hint = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
-                unknown.append((name, hint[0] if hint else None))
+                unknown.append((name, _closest(name, absent) or _closest(name, list(known))))
             else:
                 index[spec.field] = pos
-        if "mce_claim_id" not in index:
-            raise MISSING_COLUMN.error(
-                self.name,
-                f"the header row has no {lay.column_for('mce_claim_id')} column, which groups rows into claims",
-            )
-        if "claim_type" not in index and len(lay.claim_types) > 1:
-            raise MISSING_COLUMN.error(
-                self.name,
-                f"the header row has no {lay.column_for('claim_type')} column (P, I or D per claim)",
-            )
+        for field_name, why in (
+            ("mce_claim_id", "which groups rows into claims"),
+            ("claim_type", "P, I or D per claim"),
+        ):
+            if field_name not in index and (field_name == "mce_claim_id" or len(lay.claim_types) > 1):
+                column = lay.column_for(field_name)
+                near = _closest(column, [n for n in names if n not in known])
+                hint = f"; the header has {near!r}" if near else ""
+                raise MISSING_COLUMN.error(self.name, f"the header row has no {column!r} column ({why}){hint}")
         return InputInfo(
             self.name,
             self.path,

@@ -397,14 +397,30 @@ def test_missing_claim_id_column(tmp_path: Path, mce: Layout) -> None:
     cols = [c for c in COLUMNS if c != "mce_claim_id"]
     err = _error(_write(tmp_path, mce_text(claim_rows(), columns=cols)), mce)
     assert err.code == "FF003"
-    assert "the header row has no mce_claim_id column, which groups rows into claims" in str(err)
+    assert "the header row has no 'mce_claim_id' column (which groups rows into claims)" in str(err)
+
+
+def test_a_near_miss_header_name_is_suggested(tmp_path: Path, mce: Layout) -> None:
+    """Case, spaces and underscores aside, the column a header name most likely meant is named."""
+    text = mce_text(claim_rows())
+    header, rest = text.split("\n", 1)
+    renamed = header.replace("mce_claim_id", "MCE Claim ID").replace("member_first_name", "Member_First_Name")
+    err = _error(_write(tmp_path, renamed + "\n" + rest), mce)
+    assert "no 'mce_claim_id' column (which groups rows into claims); the header has 'MCE Claim ID'" in str(err)
+    claims, file_issues = run_engine(
+        _write(tmp_path, header.replace("member_first_name", "Member_First_Name") + "\n" + rest), "mce-v1"
+    )
+    hints = [i.message for i in file_issues if i.code == "FF011"]
+    assert hints == [
+        "column 'Member_First_Name' is not in layout mce-v1 and is ignored (did you mean 'member_first_name'?)"
+    ]
 
 
 def test_missing_claim_type_column(tmp_path: Path, mce: Layout) -> None:
     cols = [c for c in COLUMNS if c != "claim_type"]
     err = _error(_write(tmp_path, mce_text(claim_rows(), columns=cols)), mce)
     assert err.code == "FF003"
-    assert "no claim_type column" in str(err)
+    assert "no 'claim_type' column" in str(err)
 
 
 def test_missing_required_column(tmp_path: Path, mce: Layout) -> None:
@@ -919,3 +935,21 @@ def test_interleaved_claims_come_back_whole_in_few_batches(tmp_path: Path, encod
     assert sorted(firsts["mce_claim_id"].to_list()) == [f"C{n:03d}" for n in range(60)]
     assert set(firsts["_runs"].to_list()) == {len(claims[0])}
     assert len(batches) < 20  # one batch per claim would be 60 and more
+
+
+def test_date_errors_name_the_layouts_date_format(tmp_path: Path) -> None:
+    """With MM/DD/CCYY a malformed date is "not in MM/DD/CCYY form", an impossible one "not a real calendar date"."""
+    cols = [fd.name for fd in required_fields("P")]
+    layout_path = tmp_path / "us.toml"
+    layout_path.write_text(
+        '[layout]\nname = "us"\nclaim_types = ["P"]\ndate_format = "MM/DD/CCYY"\ncolumns = ['
+        + ", ".join(f'"{c}"' for c in cols)
+        + "]\n",
+        encoding="utf-8",
+    )
+    rows = claim_rows({"mce_claim_id": "A1", "member_dob": "1980-01-31"}, [{"line_from_date": "02/30/2026"}, {}])
+    path = _write(tmp_path, mce_text(rows, columns=cols))
+    claims, _ = run_engine(path, str(layout_path))
+    messages = {i.code: i.message for c in claims for i in c.issues if i.code in ("MB003", "SV003")}
+    assert messages["MB003"] == "member_dob is not in MM/DD/CCYY form; expected a real date MM/DD/CCYY"
+    assert messages["SV003"] == "line_from_date is not a real calendar date; expected a real date MM/DD/CCYY"

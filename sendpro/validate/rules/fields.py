@@ -7,6 +7,7 @@ the encounter is wrong. All of them are polars expressions over the whole batch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -166,9 +167,20 @@ class FormatFieldRule(FieldRule):
 
 
 class DateFieldRule(FormatFieldRule):
-    """Base: a date is not a real CCYYMMDD date."""
+    """Base: a date is not a real date in the layout's date format (CCYYMMDD in mce-v1)."""
 
-    template = "{column} {problem}; expected a real date CCYYMMDD"
+    template = "{column} {problem}; expected a real date {form}"
+
+    def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
+        """Name the form the layout declares, and tell a malformed date from an impossible one."""
+        form = self.context.layout.date_format_of(fd.name) if self.context is not None else "CCYYMMDD"
+        value = row_value or ""
+        if form == "CCYYMMDD":
+            return {"problem": describe_problem(fd, value), "form": form}
+        # An unreadable date reaches the rule as written, in the layout's form.
+        shape = re.escape(form).replace("CCYY", "[0-9]{4}").replace("MM", "[0-9]{2}").replace("DD", "[0-9]{2}")
+        problem = "is not a real calendar date" if re.fullmatch(shape, value) else f"is not in {form} form"
+        return {"problem": problem, "form": form}
 
     def fields(self) -> tuple[FieldDef, ...]:
         """Return the fields checked."""

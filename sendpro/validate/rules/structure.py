@@ -260,7 +260,8 @@ class ClaimRowsDisagree(FrameRule):
                 pl.col("line_number").cast(pl.Int64, strict=False)
                 if "line_number" in frame.columns
                 else pl.lit(None, pl.Int64).alias("line_number"),
-                pl.col(name),
+                # Aliased: the column may be one of those above (member_id differing between rows).
+                pl.col(name).alias("_value"),
             )
             label = column_label(self.context.layout, name)
             for row, first_row, claim_id, member_id, line_no, value in bad.iter_rows():
