@@ -140,7 +140,8 @@ def test_bom_and_crlf(tmp_path: Path, mce: Layout) -> None:
     assert frame["ndc_code"].to_list() == [None, None]
 
 
-def test_date_format_converted(tmp_path: Path) -> None:
+def _us_layout(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Write a layout of the required P columns with MM/DD/CCYY dates; return it and its columns."""
     cols = [fd.name for fd in required_fields("P")]
     layout_path = tmp_path / "us.toml"
     layout_path.write_text(
@@ -149,6 +150,11 @@ def test_date_format_converted(tmp_path: Path) -> None:
         + "]\n",
         encoding="utf-8",
     )
+    return layout_path, cols
+
+
+def test_date_format_converted(tmp_path: Path) -> None:
+    layout_path, cols = _us_layout(tmp_path)
     layout = load_layout(layout_path)
     rows = claim_rows({"mce_claim_id": "A1", "member_dob": "01/31/1980"}, [{"line_from_date": "13/45/2026"}, {}])
     (frame,) = _batches(_write(tmp_path, mce_text(rows, columns=cols)), layout)
@@ -939,14 +945,7 @@ def test_interleaved_claims_come_back_whole_in_few_batches(tmp_path: Path, encod
 
 def test_date_errors_name_the_layouts_date_format(tmp_path: Path) -> None:
     """With MM/DD/CCYY a malformed date is "not in MM/DD/CCYY form", an impossible one "not a real calendar date"."""
-    cols = [fd.name for fd in required_fields("P")]
-    layout_path = tmp_path / "us.toml"
-    layout_path.write_text(
-        '[layout]\nname = "us"\nclaim_types = ["P"]\ndate_format = "MM/DD/CCYY"\ncolumns = ['
-        + ", ".join(f'"{c}"' for c in cols)
-        + "]\n",
-        encoding="utf-8",
-    )
+    layout_path, cols = _us_layout(tmp_path)
     rows = claim_rows({"mce_claim_id": "A1", "member_dob": "1980-01-31"}, [{"line_from_date": "02/30/2026"}, {}])
     path = _write(tmp_path, mce_text(rows, columns=cols))
     claims, _ = run_engine(path, str(layout_path))
