@@ -15,6 +15,7 @@ Two shapes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from sendpro.flatfile.layout import Layout
+from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.report.issue import Category, Issue, Location, Severity
@@ -45,6 +46,38 @@ class RuleContext:
     layout: Layout
     forbidden: str = "*~:^|"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    _templates: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _pattern: list[tuple[re.Pattern[str], dict[str, str]] | None] = field(
+        default_factory=list, compare=False, repr=False
+    )
+
+    def relabel(self, text: str, *, cache: bool = True) -> str:
+        """Return ``text`` with the model field names it spells out put as the file's column names.
+
+        An analyst with their own delimited layout reads ``BILL_NPI``, not
+        ``billing_npi``. ``{placeholders}`` are left alone; fixed-width layouts name
+        fields by model name. Templates are cached; other text (a rendered
+        parameter) is not, so the cache never grows with the data.
+        """
+        found = self._templates.get(text) if cache else None
+        if found is None:
+            if not self._pattern:
+                renames = _renames(self.layout)
+                words = "|".join(sorted(map(re.escape, renames), key=len, reverse=True))
+                compiled = re.compile(rf"(?<![{{\w])({words})(?![\w}}!:])") if renames else None
+                self._pattern.append((compiled, renames) if compiled is not None else None)
+            entry = self._pattern[0]
+            found = text if entry is None else entry[0].sub(lambda m: entry[1][m.group(1)], text)
+            if cache:
+                self._templates[text] = found
+        return found
+
+
+def _renames(layout: Layout) -> dict[str, str]:
+    """Return model field -> column name where a delimited layout names a column otherwise."""
+    if layout.format is not Format.DELIMITED:
+        return {}
+    return {f.field: f.column for f in layout.fields if f.column and f.field and f.column != f.field}
 
 
 class Rule:
@@ -108,7 +141,12 @@ class Rule:
     ) -> Issue:
         """Render the message template with ``params`` and return the issue."""
         params.setdefault("field", field)
-        message = self.template.format(**params)
+        template = self.template
+        if self.context is not None:
+            template = self.context.relabel(template)
+            # Parameters that name fields (a column, "... in original_claim_id") read as the file's names too.
+            params = {k: self.context.relabel(v, cache=False) if isinstance(v, str) else v for k, v in params.items()}
+        message = template.format(**params)
         file = self.context.file if self.context else None
         return Issue(
             code=self.code,

@@ -952,3 +952,21 @@ def test_date_errors_name_the_layouts_date_format(tmp_path: Path) -> None:
     messages = {i.code: i.message for c in claims for i in c.issues if i.code in ("MB003", "SV003")}
     assert messages["MB003"] == "member_dob is not in MM/DD/CCYY form; expected a real date MM/DD/CCYY"
     assert messages["SV003"] == "line_from_date is not a real calendar date; expected a real date MM/DD/CCYY"
+
+
+def test_messages_use_the_layouts_column_names(tmp_path: Path) -> None:
+    """A warehouse layout that calls billing_npi BILL_NPI reads BILL_NPI in every message about it."""
+    cols = [fd.name for fd in required_fields("P")]
+    named = [c for c in cols if c != "billing_npi"]
+    layout_path = tmp_path / "wh.toml"
+    layout_path.write_text(
+        '[layout]\nname = "wh"\nclaim_types = ["P"]\ncolumns = ['
+        + ", ".join(f'"{c}"' for c in named)
+        + ']\n\n[[field]]\nfield = "billing_npi"\ncolumn = "BILL_NPI"\n',
+        encoding="utf-8",
+    )
+    rows = claim_rows({"mce_claim_id": "A1", "billing_npi": "1234567890"})
+    text = mce_text(rows, columns=cols).replace("billing_npi", "BILL_NPI", 1)
+    claims, _ = run_engine(_write(tmp_path, text), str(layout_path))
+    messages = [i.message for c in claims for i in c.issues if i.code == "PV010"]
+    assert messages == ["BILL_NPI has an invalid check digit: it is not a valid NPI"]
