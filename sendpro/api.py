@@ -483,8 +483,7 @@ class _Run:
             # file stops the run with no output at all.
             for reader in readers:
                 scan = reader.scan()
-                # A pharmacy row is a claim, also one repeating a claim id (RX020 rejects those).
-                claims = scan.data_rows if layout.catalog.name == "pharmacy" else scan.claims
+                claims = scan.data_rows if layout.catalog.rows_are_claims else scan.claims
                 self.report.inputs.append(
                     InputSummary(
                         reader.name,

@@ -47,10 +47,10 @@ def tally_file(
             }
             valid_type = cols["claim_type"].is_in(list(layout.catalog.claim_types)).fill_null(False)
             bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
-            # Pharmacy claims have no service lines: each row is a claim, also one
-            # repeating a claim id; medical rows repeat their claim's totals.
-            first = pl.col("_first") | pl.lit(line_charge is None)
-            line = ~pl.col("_nolines") & pl.lit(line_charge is not None)
+            # A pharmacy row is a claim (also one repeating a claim id); medical rows are lines.
+            rows_are_claims = layout.catalog.rows_are_claims
+            first = pl.col("_first") | pl.lit(rows_are_claims)
+            line = ~pl.col("_nolines") & pl.lit(not rows_are_claims)
             claim_type_of_claim = bucket.first().over("_claim_seq")
             agg = (
                 f.with_columns(claim_type_of_claim.alias("_bucket"))

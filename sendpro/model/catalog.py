@@ -31,6 +31,15 @@ class Catalog:
         object.__setattr__(self, "by_name", MappingProxyType({fd.name: fd for fd in self.fields}))
 
     @property
+    def rows_are_claims(self) -> bool:
+        """Return True when each row is a claim of its own (no service lines: pharmacy).
+
+        Medical rows are the lines of a claim and repeat its totals; a pharmacy row is
+        a whole claim, so control totals count every row, also one repeating a claim id.
+        """
+        return self.totals[2] is None
+
+    @property
     def claim_fields(self) -> tuple[str, ...]:
         """Return the claim-level field names."""
         return tuple(fd.name for fd in self.fields if fd.level is Level.CLAIM)
