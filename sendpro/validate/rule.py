@@ -15,6 +15,7 @@ Two shapes:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,37 +48,35 @@ class RuleContext:
     forbidden: str = "*~:^|"
     extra: Mapping[str, Any] = field(default_factory=dict)
     _templates: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    _pattern: list[tuple[re.Pattern[str], dict[str, str]] | None] = field(
-        default_factory=list, compare=False, repr=False
-    )
+
+    @functools.cached_property
+    def _renames(self) -> tuple[re.Pattern[str], dict[str, str]] | None:
+        """Return a pattern of the model field names a delimited layout calls otherwise, and their columns."""
+        if self.layout.format is not Format.DELIMITED:
+            return None  # fixed-width layouts name fields by model name
+        renames = {f.field: self.layout.column_for(f.field) for f in self.layout.fields if f.field}
+        renames = {name: column for name, column in renames.items() if column != name}
+        if not renames:
+            return None
+        words = "|".join(sorted(map(re.escape, renames), key=len, reverse=True))
+        return re.compile(rf"(?<![{{\w])({words})(?![\w}}!:])"), renames
 
     def relabel(self, text: str, *, cache: bool = True) -> str:
         """Return ``text`` with the model field names it spells out put as the file's column names.
 
         An analyst with their own delimited layout reads ``BILL_NPI``, not
-        ``billing_npi``. ``{placeholders}`` are left alone; fixed-width layouts name
-        fields by model name. Templates are cached; other text (a rendered
-        parameter) is not, so the cache never grows with the data.
+        ``billing_npi``. ``{placeholders}`` are left alone. Templates are cached;
+        other text (a rendered parameter) is not, so the cache never grows with the data.
         """
+        if self._renames is None:
+            return text
         found = self._templates.get(text) if cache else None
         if found is None:
-            if not self._pattern:
-                renames = _renames(self.layout)
-                words = "|".join(sorted(map(re.escape, renames), key=len, reverse=True))
-                compiled = re.compile(rf"(?<![{{\w])({words})(?![\w}}!:])") if renames else None
-                self._pattern.append((compiled, renames) if compiled is not None else None)
-            entry = self._pattern[0]
-            found = text if entry is None else entry[0].sub(lambda m: entry[1][m.group(1)], text)
+            pattern, renames = self._renames
+            found = pattern.sub(lambda m: renames[m.group(1)], text)
             if cache:
                 self._templates[text] = found
         return found
-
-
-def _renames(layout: Layout) -> dict[str, str]:
-    """Return model field -> column name where a delimited layout names a column otherwise."""
-    if layout.format is not Format.DELIMITED:
-        return {}
-    return {f.field: f.column for f in layout.fields if f.column and f.field and f.column != f.field}
 
 
 class Rule:
