@@ -60,7 +60,8 @@ def _provider(h: tuple[Any, ...], role: str) -> Provider | None:
     return Provider(role=role, npi=npi, last_name=last, first_name=first)
 
 
-def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
+def _header(h: tuple[Any, ...]) -> ClaimHeader:
+    ix = _HX
     slots = tuple(h[i] for i in _DX)
     poas = tuple(h[i] for i in _POA)
     diagnoses = tuple(Diagnosis(code, poa) for code, poa in zip(slots, poas, strict=True) if code is not None)
@@ -106,7 +107,7 @@ def _header(h: tuple[Any, ...], ix: dict[str, int]) -> ClaimHeader:
 
 @dataclass(frozen=True, slots=True)
 class _LinePlan:
-    """Column positions of a line row, looked up once per batch rather than once per line."""
+    """Column positions of a line row, looked up once rather than once per line."""
 
     adjustments: tuple[tuple[int, int, int], ...]
     modifiers: tuple[int, ...]
@@ -116,7 +117,7 @@ class _LinePlan:
 
     @classmethod
     def of(cls, ix: dict[str, int]) -> _LinePlan:
-        """Return the plan for a frame's column index."""
+        """Return the plan for a column index."""
         plain = {
             "row_no": "_row",
             "line_number": "line_number",
@@ -147,6 +148,10 @@ class _LinePlan:
         )
 
 
+#: The line columns' positions, fixed by ``_LINE_COLS``: worked out once.
+_LINE_PLAN = _LinePlan.of(_LX)
+
+
 def _line(r: tuple[Any, ...], plan: _LinePlan) -> ServiceLine:
     adjustments = tuple(
         Adjustment(r[g], r[c], r[a])
@@ -164,13 +169,8 @@ def _line(r: tuple[Any, ...], plan: _LinePlan) -> ServiceLine:
     )
 
 
-def _encounter(
-    file: str,
-    h: tuple[Any, ...],
-    hx: dict[str, int],
-    lines: list[ServiceLine],
-    rows: tuple[int, ...],
-) -> Encounter:
+def _encounter(file: str, h: tuple[Any, ...], lines: list[ServiceLine], rows: tuple[int, ...]) -> Encounter:
+    hx = _HX
     member = Member(
         member_id=h[hx["member_id"]],
         last_name=h[hx["member_last_name"]],
@@ -215,7 +215,7 @@ def _encounter(
         )
     return Encounter(
         file=file,
-        header=_header(h, hx),
+        header=_header(h),
         member=member,
         billing=billing,
         rendering=_provider(h, "rendering"),
@@ -231,14 +231,13 @@ def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encou
     """Yield ``(claim_seq, encounter)`` for every claim of a typed batch frame."""
     heads = typed.filter(pl.col("_first")).select(_HEAD_COLS).rows()
     line_rows = typed.select(_LINE_COLS).rows()
-    hx = _HX
-    lx = _LX
-    seq_i, row_i, nolines_i = lx["_claim_seq"], lx["_row"], lx["_nolines"]
-    plan = _LinePlan.of(lx)
+    seq_h = _HX["_claim_seq"]
+    seq_i, row_i, nolines_i = _LX["_claim_seq"], _LX["_row"], _LX["_nolines"]
+    plan = _LINE_PLAN
     pos = 0
     total = len(line_rows)
     for h in heads:
-        seq = h[hx["_claim_seq"]]
+        seq = h[seq_h]
         lines: list[ServiceLine] = []
         rows: list[int] = []
         while pos < total and line_rows[pos][seq_i] == seq:
@@ -247,4 +246,4 @@ def iter_encounters(file: str, typed: pl.DataFrame) -> Iterator[tuple[int, Encou
             if not r[nolines_i]:
                 lines.append(_line(r, plan))
             pos += 1
-        yield seq, _encounter(file, h, hx, lines, tuple(rows))
+        yield seq, _encounter(file, h, lines, tuple(rows))
