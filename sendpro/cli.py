@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from sendpro import api
-from sendpro.config import DEFAULT_MAX_ISSUES, RunConfig
+from sendpro.config import DEFAULT_MAX_ISSUES, DEFAULT_NCPDP_LAYOUT, RunConfig
 from sendpro.errors import SendproError, UsageError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
 from sendpro.ledger.acks import AckResult
@@ -244,7 +244,7 @@ def cli() -> None:
 @click.option(
     "--ncpdp-profile",
     "ncpdp_layout",
-    default="post-adjudication",
+    default=DEFAULT_NCPDP_LAYOUT,
     show_default=True,
     help="NCPDP layout for pharmacy extracts: post-adjudication, batch-d0, or a layout file path.",
 )
