@@ -82,3 +82,17 @@ def test_catalog_covers_rules_file_problems_px_and_stop_codes() -> None:
     assert entries["SP006"].severity == "fatal"
     assert describe_code("CL015").startswith("The claim's total charge")
     assert describe_code("ZZ999") == ""
+
+
+@pytest.mark.parametrize("profile", ["post-adjudication", "batch-d0"])
+def test_rx021_checks_only_fields_the_input_may_overflow(profile: str) -> None:
+    """Dates and codes always fit, so only amounts, quantities and long identifiers are encoded twice."""
+    from sendpro.flatfile.layout import load_layout
+    from sendpro.validate.rule import RuleContext
+    from sendpro.validate.rules.pharmacy import NcpdpFieldFit
+
+    rule = NcpdpFieldFit()
+    rule.start(RuleContext("x.txt", load_layout("mce-rx-v1"), extra={"ncpdp_layout": profile}))
+    checked = {str(f.field) for f, _ in rule._fields}
+    assert {"ingredient_cost_paid", "total_amount_paid", "quantity_dispensed"} <= checked
+    assert not checked & {"date_of_service", "member_dob", "member_gender", "daw_code", "compound_code"}

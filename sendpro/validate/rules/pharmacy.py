@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from sendpro.config import DEFAULT_NCPDP_LAYOUT
+from sendpro.model.fields import FieldDef, Kind, Usage
 from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.model.rx_fields import RX
 from sendpro.ncpdp.codec import FieldValueError, encode_value, source_value
 from sendpro.ncpdp.layout import FieldFormat, NcpdpField, NcpdpLayout, RecordRole, load_ncpdp_layout
 from sendpro.report.issue import Issue
@@ -296,7 +298,10 @@ class NcpdpFieldFit(RecordRule):
         fields += [
             (f, None) for s in self._layout.segments for f in s.fields if f.field is not None and f.value is None
         ]
-        self._fields = fields
+        # Encoding every field of every claim would do the writer's work twice: skip the
+        # fields whose input format already guarantees they fit (dates, short codes and texts).
+        by_name = context.layout.catalog.by_name
+        self._fields = [(f, width) for f, width in fields if _may_not_fit(f, width, by_name.get(str(f.field)))]
 
     def check(self, encounter: PharmacyEncounter) -> Iterator[Issue]:
         """Encode every model-fed field the way the writer will; report those that do not fit."""
@@ -321,6 +326,30 @@ class NcpdpFieldFit(RecordRule):
                     label=f.label,
                     layout=self._layout.name,
                 )
+
+
+def _may_not_fit(f: NcpdpField, width: int | None, fd: FieldDef | None) -> bool:
+    """Return False only when every value the input rules let through fits ``f`` (so it need not be checked)."""
+    if fd is None:
+        return True  # nothing is known of the input
+    if f.required and fd.usage_for(RX) is not Usage.REQUIRED:
+        return True  # the input may leave it empty (when it must not, RX001 reports the empty value)
+    if f.format is FieldFormat.DATE:
+        return fd.kind is not Kind.DATE  # a typed date is always eight digits
+    if fd.kind is Kind.CODE and fd.codes is not None:
+        return not all(_fits(f, source_value(f, {str(f.field): code}, {}), width) for code in fd.codes)
+    limit = width or f.max_length
+    if f.format is FieldFormat.TEXT and not f.map and fd.kind in (Kind.TEXT, Kind.PATTERN):
+        return limit is not None and (fd.max_len is None or fd.max_len > limit)
+    return True  # amounts and quantities: any size may come
+
+
+def _fits(f: NcpdpField, value: object, width: int | None) -> bool:
+    try:
+        encode_value(f, value, width)
+    except FieldValueError:
+        return False
+    return True
 
 
 def _fit_problem(f: NcpdpField, value: object, width: int | None) -> str:
