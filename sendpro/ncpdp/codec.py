@@ -151,11 +151,13 @@ def encode_segment(seg: SegmentLayout, values: Mapping[str, object], context: Ma
 
 
 def decode_segments(
-    layouts: tuple[SegmentLayout, ...], text: str
+    layouts: tuple[SegmentLayout, ...], text: str, too_long: list[tuple[NcpdpField, int]] | None = None
 ) -> tuple[dict[str, object], list[str], list[FieldValueError]]:
     """Decode the segments of a D.0 transaction body.
 
     Returns the values by key, the segment ids seen, and the fields that did not decode.
+    A field decodes whatever its length; given ``too_long``, those longer than their
+    ``max_length`` are added to it with their length, in the same pass.
     """
     by_id = {s.id: s for s in layouts}
     values: dict[str, object] = {}
@@ -178,6 +180,8 @@ def decode_segments(
             f = codes.get(item[:2])
             if f is None:
                 continue
+            if too_long is not None and len(item) - 2 > (f.max_length or 8):  # a D.0 date is 8 characters
+                too_long.append((f, len(item) - 2))
             try:
                 values[f.key] = decode_value(f, item[2:])
             except FieldValueError as exc:

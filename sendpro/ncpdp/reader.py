@@ -18,9 +18,6 @@ from typing import TextIO
 from sendpro.errors import LayoutError
 from sendpro.ncpdp.codec import (
     ETX,
-    FIELD_SEP,
-    GROUP_SEP,
-    SEGMENT_SEP,
     STX,
     FieldValueError,
     decode_record,
@@ -30,7 +27,6 @@ from sendpro.ncpdp.layout import (
     NcpdpField,
     NcpdpLayout,
     RecordRole,
-    SegmentLayout,
     bundled_ncpdp_layouts,
     load_ncpdp_layout,
 )
@@ -117,34 +113,12 @@ def decode(raw: RawRecord, layout: NcpdpLayout) -> DecodedRecord:
         header_text = raw.text[offset : offset + record.length]
         values, problems = decode_record(record, header_text)
         values["transaction_reference"] = raw.text[len(record.type) : offset]
-        body = raw.text[offset + record.length :]
-        seg_values, seen, seg_problems = decode_segments(layout.segments, body)
+        too_long: list[tuple[NcpdpField, int]] = []
+        seg_values, seen, seg_problems = decode_segments(layout.segments, raw.text[offset + record.length :], too_long)
         values.update(seg_values)
-        # Decoding reads a field whatever its length; the layout's max_length is checked here.
-        too_long = [
-            (f, len(text)) for f, text in iter_segment_fields(layout.segments, body) if len(text) > (f.max_length or 8)
-        ]
         return DecodedRecord(raw, values, problems + seg_problems, seen, too_long)
     values, problems = decode_record(record, raw.text)
     return DecodedRecord(raw, values, problems)
-
-
-def iter_segment_fields(layouts: tuple[SegmentLayout, ...], text: str) -> Iterator[tuple[NcpdpField, str]]:
-    """Yield each known field of a D.0 transaction body with its raw text.
-
-    Splits the body as :func:`~sendpro.ncpdp.codec.decode_segments` does; fields of
-    unknown segments or with unknown codes are skipped (decoding skips them too).
-    """
-    by_id = {s.id: {f.code: f for f in s.fields} for s in layouts}
-    for chunk in text.replace(GROUP_SEP, "").split(SEGMENT_SEP):
-        items = [x for x in chunk.split(FIELD_SEP) if x]
-        if not items or not items[0].startswith("AM") or len(items[0]) != 4:
-            continue
-        codes = by_id.get(items[0][2:], {})
-        for item in items[1:]:
-            f = codes.get(item[:2])
-            if f is not None:
-                yield f, item[2:]
 
 
 def read_details(path: Path, layout: NcpdpLayout) -> Iterator[dict[str, object]]:
