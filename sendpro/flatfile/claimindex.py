@@ -10,10 +10,10 @@ temporary SQLite file, so memory stays flat however large or unsorted the file i
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+
+from sendpro.scratchdb import open_scratch_db
 
 _SCHEMA = """
 CREATE TABLE runs (key TEXT PRIMARY KEY, n INTEGER NOT NULL, seen INTEGER NOT NULL DEFAULT 0,
@@ -30,17 +30,8 @@ class ClaimIndex:
     """Run counts per claim id and a parking area for the rows of split claims."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        handle = tempfile.NamedTemporaryFile(prefix="sendpro-claims-", suffix=".sqlite", dir=directory, delete=False)
-        handle.close()
-        self.path = Path(handle.name)
-        # isolation_level=None: we manage the transaction ourselves; one long write
-        # transaction per pass keeps inserts fast.
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
+        self._db, self.path = open_scratch_db("sendpro-claims-", _SCHEMA, directory)
         self._db.execute("PRAGMA cache_size = -16000")  # 16 MB, a hard bound on memory
-        self._db.executescript(_SCHEMA)
-        self._db.execute("BEGIN")
         self._split: int | None = None
 
     def add_runs(self, keys: Sequence[str], facts: Sequence[tuple[str | None, int]] | None = None) -> None:

@@ -10,9 +10,9 @@ run's single closing transaction.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-import tempfile
 from pathlib import Path
+
+from sendpro.scratchdb import open_scratch_db
 
 _SCHEMA = """
 CREATE TABLE encounters (
@@ -47,14 +47,7 @@ class RunJournal:
     """Encounters routed by the current run (``output`` None: held in a rejects file)."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        handle = tempfile.NamedTemporaryFile(prefix="sendpro-run-", suffix=".sqlite", dir=directory, delete=False)
-        handle.close()
-        self.path = Path(handle.name)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode = OFF")
-        self.db.execute("PRAGMA synchronous = OFF")
-        self.db.executescript(_SCHEMA)
-        self.db.execute("BEGIN")
+        self.db, self.path = open_scratch_db("sendpro-run-", _SCHEMA, directory)
         #: Encounters recorded so far (lets readers cache lookups between additions).
         self.added = 0
         # A Bloom filter of the claim ids recorded: most claims appear once in a run,

@@ -13,7 +13,6 @@ value (it may be PHI).
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +37,7 @@ from sendpro.ncpdp.reader import (
     looks_like_ncpdp,
 )
 from sendpro.report.issue import Category, Issue, Location, Severity
+from sendpro.scratchdb import open_scratch_db
 
 #: Output-side NCPDP check codes and what they mean (listed by ``sendpro rules``).
 CHECKS = {
@@ -99,14 +99,9 @@ class _FirstSeen:
     def first(self, value: str, record: int) -> int:
         """Record ``value`` at ``record`` unless seen before; return the record that first had it."""
         if self._db is None:
-            handle = tempfile.NamedTemporaryFile(prefix="sendpro-refs-", suffix=".sqlite", delete=False)
-            handle.close()
-            self._path = Path(handle.name)
-            self._db = sqlite3.connect(self._path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode = OFF")
-            self._db.execute("PRAGMA synchronous = OFF")
-            self._db.execute("CREATE TABLE seen (value TEXT PRIMARY KEY, record INTEGER NOT NULL) WITHOUT ROWID")
-            self._db.execute("BEGIN")
+            self._db, self._path = open_scratch_db(
+                "sendpro-refs-", "CREATE TABLE seen (value TEXT PRIMARY KEY, record INTEGER NOT NULL) WITHOUT ROWID;"
+            )
         self._db.execute("INSERT OR IGNORE INTO seen (value, record) VALUES (?, ?)", (value, record))
         row = self._db.execute("SELECT record FROM seen WHERE value = ?", (value,)).fetchone()
         return int(row[0])
