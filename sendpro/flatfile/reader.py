@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,6 @@ from sendpro.flatfile.source import LineChunk, iter_line_chunks
 
 T = TypeVar("T")
 
-log = logging.getLogger(__name__)
 
 #: Default number of physical lines parsed at once.
 DEFAULT_CHUNK_LINES = 5_000
@@ -676,8 +674,7 @@ class FlatFileReader:
                 self.name,
                 f"line {line_no}: trailer {spec.field} {says}, but {target} sums to {total}",
             )
-        for note in unverified:
-            log.warning("%s: trailer check not verified: %s", self.name, note)
+        # The run report and summary list them (``ScanResult.unverified_checks``).
         return tuple(unverified)
 
     def _check_columns(self, info: InputInfo, types: dict[str, int]) -> None:

@@ -970,3 +970,18 @@ def test_messages_use_the_layouts_column_names(tmp_path: Path) -> None:
     claims, _ = run_engine(_write(tmp_path, text), str(layout_path))
     messages = [i.message for c in claims for i in c.issues if i.code == "PV010"]
     assert messages == ["BILL_NPI has an invalid check digit: it is not a valid NPI"]
+
+
+def test_an_unverified_trailer_check_reaches_the_run_report(tmp_path: Path, fw: Layout) -> None:
+    """The reader no longer logs it: report.json's inputs list it, and the run summary prints it."""
+    from sendpro import api
+    from sendpro.cli import render_summary
+    from tests.helpers import test_config
+
+    lines = _three_claims()
+    lines[4] = lines[4][:300]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    report = api.convert_files([path], tmp_path / "out", test_config(layout="mce-fw-example", validate_output=False))
+    (note,) = report.inputs[0].unverified_checks
+    assert note.startswith("line 11: trailer total_charge says 750.00")
+    assert f"trailer check not verified: {note}" in render_summary(report, tmp_path / "out")
