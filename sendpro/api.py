@@ -217,7 +217,10 @@ class _X12Output(_Output):
     def validate(self, config: RunConfig) -> list[Issue]:
         assert self.path is not None
         return _with_claim_ids(
-            self.path, validate_x12(self.path, project_map_dir(config.map_cache), self.outputs.final_name(self.key))
+            self.path,
+            validate_x12(
+                self.path, project_map_dir(config.map_cache), self.outputs.final_name(self.key), config.validator
+            ),
         )
 
     def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
@@ -724,6 +727,7 @@ class _Run:
             for out in self.writers.values():
                 bugs.extend(out.validate(cfg))
             report.output_validation = "failed" if bugs else "passed"
+            report.output_validator = cfg.validator
         elif not cfg.validate_output:
             report.output_validation = "skipped"
         for issue in bugs:
@@ -835,13 +839,14 @@ def acknowledge_file(
     clock: Clock = system_clock,
     control: ControlNumbers | None = None,
     include_values: bool = False,
+    validator: str = "compiled",
 ) -> tuple[list[Issue], Ack999Summary]:
     """Validate an X12 file and write its 999 to ``ack_path`` (atomically); return the issues and the 999's totals.
 
     Raises:
         UsageError: the file is not X12 that pyx12 can read, so no 999 can be written.
     """
-    issues, doc = check_x12(path, project_map_dir(map_cache), str(path))
+    issues, doc = check_x12(path, project_map_dir(map_cache), str(path), validator)
     if doc is None or not doc.get("interchanges"):
         raise UsageError(f"{path}: no 999 can be written: " + (issues[0].message if issues else "no interchange found"))
     issues = _with_claim_ids(path, issues)
@@ -956,8 +961,12 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
     return _Run(inputs, out_dir, config or RunConfig()).run()
 
 
-def validate_file(path: Path, map_cache: Path | None = None, ncpdp_layout: str | None = None) -> list[Issue]:
-    """Validate an X12 837 (pyx12 and sendpro's maps) or an NCPDP file (its layout); return the issues.
+def validate_file(
+    path: Path, map_cache: Path | None = None, ncpdp_layout: str | None = None, validator: str = "compiled"
+) -> list[Issue]:
+    """Validate an X12 837 (sendpro's PACDR maps) or an NCPDP file (its layout); return the issues.
+
+    ``validator`` picks the X12 validator: ``compiled`` (the default) or ``pyx12``.
 
     The kind of file is recognised from its first record: ``ISA`` is X12; an STX
     batch header or a fixed header record of a bundled NCPDP layout is NCPDP.
@@ -973,7 +982,7 @@ def validate_file(path: Path, map_cache: Path | None = None, ncpdp_layout: str |
         ncpdp_issues = validate_detected(path, str(path))
         if ncpdp_issues is not None:
             return ncpdp_issues
-    return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path)))
+    return _with_claim_ids(path, validate_x12(path, project_map_dir(map_cache), str(path), validator))
 
 
 def open_ledger(path: Path) -> Ledger:

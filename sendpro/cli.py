@@ -31,6 +31,7 @@ from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.projectconfig import ProjectConfig, code_list_source, find_config, load_config, parse_severities
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
+from sendpro.validate.pyx12_bridge import VALIDATORS
 from sendpro.x12.envelope import SequentialControlNumbers
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -199,7 +200,14 @@ def cli() -> None:
     default=None,
     help="ISA15: T test or P production (default: the profile's).",
 )
-@click.option("--no-validate-output", is_flag=True, help="Skip pyx12 validation of the 837 output (faster).")
+@click.option("--no-validate-output", is_flag=True, help="Skip validating the 837 output (faster).")
+@click.option(
+    "--validator",
+    type=click.Choice(VALIDATORS),
+    default="compiled",
+    show_default=True,
+    help="X12 validator: compiled (pyx12's findings, fast) or pyx12 itself (the reference, slow).",
+)
 @click.option(
     "--include-values",
     is_flag=True,
@@ -263,6 +271,7 @@ def convert(
     profile: str,
     usage: str | None,
     no_validate_output: bool,
+    validator: str,
     include_values: bool,
     encoding: str | None,
     select: str | None,
@@ -304,6 +313,7 @@ def convert(
         profile=profile,
         usage=usage.upper() if usage else None,
         validate_output=not no_validate_output,
+        validator=validator,
         include_values=include_values,
         max_issues=max_issues,
         chunk_lines=batch_lines,
@@ -385,7 +395,7 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
         if o.kind == "837":
             lines.append(
                 f"  {where}: {o.claims} claims, {o.transactions} transaction set(s), {o.segments} "
-                f"segments, ISA13 {o.interchange_control:09d} (pyx12: {report.output_validation})"
+                f"segments, ISA13 {o.interchange_control:09d} (X12 validation: {report.output_validation})"
                 if o.interchange_control is not None
                 else f"  {where}"
             )
@@ -459,11 +469,26 @@ def _rule_summary(code: str) -> str:
     default=None,
     help="Also write a 999 acknowledgment for the X12 file here (bad values left out unless --include-values).",
 )
+@click.option(
+    "--validator",
+    type=click.Choice(VALIDATORS),
+    default="compiled",
+    show_default=True,
+    help="X12 validator: compiled (pyx12's findings, fast) or pyx12 itself (the reference, slow).",
+)
 @common_options
 def validate(
-    x12_file: Path, include_values: bool, ncpdp_layout: str | None, ack_file: Path | None, map_cache: Path | None
+    x12_file: Path,
+    include_values: bool,
+    ncpdp_layout: str | None,
+    ack_file: Path | None,
+    validator: str,
+    map_cache: Path | None,
 ) -> None:
-    """Validate an 837 (pyx12 with sendpro's PACDR maps) or an NCPDP file (its layout); print issues.
+    """Validate an 837 (sendpro's PACDR maps) or an NCPDP file (its layout); print issues.
+
+    X12 files are checked by the compiled validator, which reports what pyx12 reports
+    (``--validator pyx12`` runs pyx12 itself).
 
     Nothing is written unless --ack asks for a 999.
     """
@@ -473,13 +498,15 @@ def validate(
         if ncpdp_layout is not None:
             raise click.UsageError("--ack writes a 999, which acknowledges X12 files only")
         _refuse_to_overwrite(ack_file, x12_file)
-        issues, summary = api.acknowledge_file(x12_file, ack_file, map_cache, include_values=include_values)
+        issues, summary = api.acknowledge_file(
+            x12_file, ack_file, map_cache, include_values=include_values, validator=validator
+        )
         click.echo(
             f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
             f"{summary.rejected} rejected" + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
         )
     else:
-        issues = api.validate_file(x12_file, map_cache, ncpdp_layout)
+        issues = api.validate_file(x12_file, map_cache, ncpdp_layout, validator)
     for issue in issues:
         click.echo(format_issue(issue, include_values))
     if issues:

@@ -36,7 +36,9 @@ class RunConfig:
         layout: layout name or path; None chooses it from the header row.
         profile: submission profile name or path.
         usage: ISA15 ``T`` or ``P``; None takes the profile's.
-        validate_output: run pyx12 over every 837 written.
+        validate_output: validate every 837 written (see ``validator``).
+        validator: ``compiled`` (sendpro's compiled validator, pyx12's findings at a
+            fraction of its time) or ``pyx12`` (pyx12 itself, the reference).
         include_values: write raw values and unmasked member ids into error reports.
         max_issues: issues written to errors.jsonl/csv (0 = all); all are counted.
         chunk_lines: physical lines parsed per batch (bounds memory).
@@ -65,6 +67,7 @@ class RunConfig:
     profile: str = "masshealth-sendpro"
     usage: str | None = None
     validate_output: bool = True
+    validator: str = "compiled"
     include_values: bool = False
     max_issues: int = DEFAULT_MAX_ISSUES
     chunk_lines: int = 5_000

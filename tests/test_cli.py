@@ -24,7 +24,7 @@ def test_convert_clean_exits_zero_with_a_summary(runner: CliRunner, tmp_path: Pa
     result = runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "--control-number", "5"])
     assert result.exit_code == 0, result.output
     assert "reconciled (input = accepted + rejected): yes, to the cent" in result.output
-    assert "ISA13 000000005 (pyx12: passed)" in result.output
+    assert "ISA13 000000005 (X12 validation: passed)" in result.output
     assert "exit 0: every claim accepted" in result.output
     assert (tmp_path / "out" / "837P.x12").is_file()
 

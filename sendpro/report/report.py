@@ -263,6 +263,8 @@ class RunReport:
     reconciliation: dict[str, Reconciliation] = field(default_factory=dict)
     issues: IssueCounter = field(default_factory=lambda: IssueCounter(0))
     output_validation: str = "not run"
+    #: Which validator checked the outputs (``compiled`` or ``pyx12``).
+    output_validator: str = ""
     finished_at: str | None = None
     elapsed_s: float = 0.0
     status: str = "running"
@@ -315,6 +317,7 @@ class RunReport:
             "ledger_run": self.ledger_run,
             "recovered": self.recovered,
             "output_validation": self.output_validation,
+            "output_validator": self.output_validator,
             "inputs": [i.to_dict() for i in self.inputs],
             "outputs": [o.to_dict() for o in self.outputs],
             "reconciliation": {
