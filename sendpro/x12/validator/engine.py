@@ -239,6 +239,7 @@ class _Run:
         self.counts: dict[int, int] = {}
         self.maps: dict[str, _MapState] = {}
         self.doc: dict[str, Any] = {"interchanges": []}
+        self.valid = True
         self.seps = Separators("*", ":", "~")
         self.control: _MapState | None = None
         self.cur: _MapState | None = None
@@ -269,7 +270,8 @@ class _Run:
         self._ele_sub = "*:"
         self.st_line = 0
         self.st_dirty = False
-        self.sanitized: dict[int, str] = {}
+        # Segments pyx12 would stop on, by line: (text for the diagnosis, findings to add, id, pos, name).
+        self.sanitized: dict[int, tuple[str, list[dict[str, Any]], str, int, str]] = {}
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -314,7 +316,74 @@ class _Run:
                 return True
         self.o.stats.segment_checks += 1
         ok, crashed = self.o.segment_reference(ms.cmap.file, node, text, self.seps)
+        if crashed and self.st_doc is not None:
+            self._sanitize(ms, node, text, parts)
         return ok and not crashed
+
+    def _work_around(self, line: int) -> bool:
+        """Make the segment at ``line`` (where pyx12 stopped) readable; False when that is not possible."""
+        k = line - self.st_line
+        ms = self.node_map
+        if ms is None or not 0 <= k < len(self.st_segments) or line in self.sanitized:
+            return False
+        text = self.st_segments[k]
+        parts = text.split(self.seps.element)
+        # The walk may have gone astray before this segment: try every node of its id.
+        for node, spec in enumerate(ms.cmap.nodes):
+            if spec.kind == "segment" and spec.id == parts[0]:
+                _, crashed = self.o.segment_reference(ms.cmap.file, node, text, self.seps)
+                if crashed and self._sanitize(ms, node, text, parts, line):
+                    return True
+        return False
+
+    def _sanitize(self, ms: _MapState, node: int, text: str, parts: list[str], line: int | None = None) -> bool:
+        """Make a segment pyx12 stops on readable for its diagnosis, and say what pyx12 could not.
+
+        Two inputs stop pyx12 4.0's segment check with an exception: a composite with more
+        components than the map defines (an IndexError) and a DTP03 date range with more
+        than one dash (a ValueError). For the diagnosis the extra components are cut off
+        and the range cut at its second dash; the finding pyx12 would have made is added
+        to the segment as a segment-level error (IK3 code 8, as pyx12 files composite and
+        syntax errors). Anything else pyx12 stops on is left to the stream's crash guard.
+        """
+        spec = ms.cmap.nodes[node]
+        s = self.seps
+        fixed = list(parts)
+        notes: list[dict[str, Any]] = []
+        for i, e in enumerate(spec.elements, start=1):
+            if i >= len(fixed):
+                break
+            if e.composite and e.usage != "N":
+                comps = fixed[i].split(s.component)
+                if len(comps) > len(e.values):
+                    fixed[i] = s.component.join(comps[: len(e.values)])
+                    notes.append(
+                        {
+                            "err_cde": "8",
+                            "err_str": f"Too many sub-elements in composite {spec.id}{i:02d}: "
+                            f"has {len(comps)}, the guide defines {len(e.values)}",
+                            "err_val": parts[i],
+                        }
+                    )
+        if spec.id == "DTP" and len(fixed) > 3 and fixed[2] == "RD8" and fixed[3].count("-") > 1:
+            fixed[3] = "-".join(fixed[3].split("-")[:2])
+            notes.append(
+                {
+                    "err_cde": "8",
+                    "err_str": "Data element DTP03 holds a date range with more than one dash",
+                    "err_val": parts[3],
+                }
+            )
+        if not notes:
+            return False
+        new = s.element.join(fixed)
+        _, crashed = self.o.segment_reference(ms.cmap.file, node, new, s)
+        if crashed:
+            return False
+        if line is None:
+            line = self.st_line + len(self.st_segments) - 1
+        self.sanitized[line] = (new, notes, spec.id, spec.pos, spec.name)
+        return True
 
     def _force(self, loop_path: str, seg_path: str) -> None:
         """pyx12's ``forceWalkCounterToLoopStart`` for ISA and GS."""
@@ -396,8 +465,7 @@ class _Run:
         self.o.stats.segments = line
         if self.loops:
             raise _Fallback("unterminated envelope")
-        valid = not _has_errors(self.doc)
-        return valid, self.doc
+        return self.valid and not _has_errors(self.doc), self.doc
 
     def _start(self, head: str) -> None:
         """Take the separators from the ISA as pyx12 does (element at 3, component at 104, terminator at 105).
@@ -682,19 +750,31 @@ class _Run:
 
     # -- diagnosis of one transaction set ----------------------------------------------------------
 
+    #: How many segments pyx12 stops on one diagnosis works around before it gives up.
+    MAX_WORKAROUNDS = 20
+
     def _diagnose(self, se_line: int) -> None:
-        """Have pyx12 read the transaction set in its own envelope; take its findings as the file's."""
+        """Have pyx12 read the transaction set in its own envelope; take its findings as the file's.
+
+        When pyx12 stops on a segment (see :meth:`_sanitize`), that segment is made
+        readable and the diagnosis run again, up to :data:`MAX_WORKAROUNDS` times.
+        """
         self.o.stats.diagnosed += 1
         s = self.seps
         term = s.segment
-        body = "".join(f"{seg}{term}\n" for seg in self.st_segments)
         gs06 = self.gs_doc["gs_control_num"] if self.gs_doc else ""
         isa13 = self.loops[0][1] if self.loops else ""
-        text = (
-            f"{self.isa_text}{term}\n{self.gs_text}{term}\n{body}"
-            f"GE{s.element}1{s.element}{gs06}{term}\nIEA{s.element}1{s.element}{isa13}{term}\n"
-        )
-        _, doc = self.o.reference(io.StringIO(text))
+        for _ in range(self.MAX_WORKAROUNDS + 1):
+            fixed = {line - self.st_line: entry[0] for line, entry in self.sanitized.items()}
+            body = "".join(f"{fixed.get(k, seg)}{term}\n" for k, seg in enumerate(self.st_segments))
+            text = (
+                f"{self.isa_text}{term}\n{self.gs_text}{term}\n{body}"
+                f"GE{s.element}1{s.element}{gs06}{term}\nIEA{s.element}1{s.element}{isa13}{term}\n"
+            )
+            ok, doc = self.o.reference(io.StringIO(text))
+            stopped = _stopped_at(doc)
+            if stopped is None or not self._work_around(stopped + self.st_line - 3):
+                break
         try:
             [isa] = doc["interchanges"]
             [gs] = isa["groups"]
@@ -703,6 +783,9 @@ class _Run:
             raise _Fallback("diagnosis shape") from None
         if isa.get("errors") or gs.get("errors"):
             raise _Fallback("diagnosis envelope")
+        # pyx12 can fail a file with no finding in its document (an error on SE is filed
+        # on no node the document shows): keep its verdict as well as its findings.
+        self.valid &= bool(ok)
         offset = self.st_line - 3  # the diagnosis file's line 3 is the ST
 
         def moved(n: Any) -> Any:
@@ -711,10 +794,35 @@ class _Run:
         st["cur_line"] = moved(st.get("cur_line"))
         for seg in st.get("segments", []):
             seg["cur_line"] = moved(seg.get("cur_line"))
+        self._add_notes(st)
         assert self.gs_doc is not None
         self.gs_doc["transactions"].append(st)
         # pyx12's walker ends a transaction set on its SE whatever happened inside it.
         self._after_dirty_st()
+
+    def _add_notes(self, st: dict[str, Any]) -> None:
+        """Add the findings of segments pyx12 would have stopped on (see :meth:`_sanitize`)."""
+        if not self.sanitized:
+            return
+        segments: list[dict[str, Any]] = st.setdefault("segments", [])
+        by_line = {seg.get("cur_line"): seg for seg in segments}
+        for line, (_, notes, seg_id, pos, name) in sorted(self.sanitized.items()):
+            entry = by_line.get(line)
+            if entry is None:
+                entry = {
+                    "seg_id": seg_id,
+                    "seg_count": line - self.st_line + 1,
+                    "pos": pos,
+                    "name": name,
+                    "ls_id": None,
+                    "cur_line": line,
+                    "errors": [],
+                    "elements": [],
+                }
+                segments.append(entry)
+            entry["errors"].extend(notes)
+        segments.sort(key=lambda seg: seg.get("cur_line") or 0)
+        st["ack_code"] = "R"
 
     def _after_dirty_st(self) -> None:
         ms = self.node_map
@@ -729,6 +837,17 @@ class _Run:
 
 def _no_key(seg_id: str, parts: list[str], component: str) -> tuple[object, ...]:
     raise AssertionError("the fast path runs only with a map")
+
+
+def _stopped_at(doc: dict[str, Any]) -> int | None:
+    """Return the segment pyx12 stopped on, when its crash guard answered instead of a diagnosis."""
+    isas = doc.get("interchanges") or []
+    if len(isas) == 1 and not isas[0].get("groups"):
+        errors = isas[0].get("errors") or []
+        if errors and errors[0].get("err_cde") == "000":
+            line = isas[0].get("cur_line")
+            return int(line) if isinstance(line, int) else None
+    return None
 
 
 def _has_errors_st(st: dict[str, Any]) -> bool:
