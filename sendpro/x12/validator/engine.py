@@ -164,7 +164,11 @@ class _MapState:
     cmap: CompiledMap
     walker: MapWalker
     checks: dict[int, SegmentCheck] = field(default_factory=dict)
-    steps: dict[tuple[int, tuple[object, ...]], _Step] = field(default_factory=dict)
+    #: Memoised steps, per starting node, by segment key.
+    steps: list[dict[tuple[object, ...], _Step]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.steps = [{} for _ in self.cmap.nodes]
 
 
 @dataclass
@@ -176,8 +180,9 @@ class Stats:
     segment_checks: int = 0
     #: Transaction sets diagnosed by pyx12.
     diagnosed: int = 0
-    #: Files diagnosed whole by pyx12.
+    #: Whether pyx12 diagnosed the file whole, and what made it necessary.
     whole_file: bool = False
+    why: str = ""
 
 
 class CompiledValidator:
@@ -223,8 +228,9 @@ class CompiledValidator:
         try:
             with open_text(path) as stream:
                 return _Run(self, stream).run()
-        except _Fallback:
+        except _Fallback as why:
             self.stats.whole_file = True
+            self.stats.why = str(why)
             with open_text(path) as stream:
                 return self.reference(stream)
 
@@ -256,6 +262,7 @@ class _Run:
         self.seg_count = 0
         self.hl_count = 0
         self.hl_stack: list[int | None] = []
+        self.hl_set: set[int | None] = set()
         self.lx_count = 0
         self.check_lx = False
         self.icvn: str | None = None
@@ -412,9 +419,10 @@ class _Run:
         fast = False
         node = self.node
         ms = self.node_map
-        steps: dict[tuple[int, tuple[object, ...]], _Step] = {}
+        steps: list[dict[tuple[object, ...], _Step]] = []
         key_of: Callable[[str, list[str], str], tuple[object, ...]] = _no_key
         plain: dict[str, tuple[object, ...]] = {}
+        first: dict[str, frozenset[str]] = {}
         held = self.st_segments
         for batch in iter_segment_batches(self.stream, head):
             for text in batch:
@@ -432,7 +440,7 @@ class _Run:
                     if ms is not self.node_map:
                         ms = self.node_map
                         if ms is not None:
-                            steps, key_of, plain = ms.steps, ms.walker.key, ms.walker.plain
+                            steps, key_of, plain, first = ms.steps, ms.walker.key, ms.walker.plain, ms.walker.first
                     held = self.st_segments
                     continue
                 held.append(text)
@@ -440,8 +448,15 @@ class _Run:
                     self.st_dirty = True
                     fast = False
                     continue
-                key = plain.get(seg_id) or key_of(seg_id, parts, comp)
-                step = steps.get((node, key))
+                key = plain.get(seg_id)
+                if key is None:
+                    codes = first.get(seg_id)
+                    value = parts[1] if len(parts) > 1 else None
+                    if codes is not None and value is not None and comp not in value:
+                        key = (seg_id, value if value in codes else None)
+                    else:
+                        key = key_of(seg_id, parts, comp)
+                step = steps[node].get(key)
                 if step is None:
                     assert ms is not None
                     step = self._step(ms, node, key)
@@ -452,10 +467,7 @@ class _Run:
                     continue
                 node = found
                 if match is not None and match(text) is not None:
-                    if syntax is None:
-                        continue
-                    present, memo = syntax
-                    if memo.get(present(parts)):
+                    if syntax is None or syntax[1].get(syntax[0](parts)):
                         continue
                 assert ms is not None
                 if not self._segment_ok(ms, found, text, parts):
@@ -496,7 +508,7 @@ class _Run:
                 if check.syntax:
                     syntax = (self._presence(ms, found), check.syntax_memo)
         step: _Step = (found, compile_ops(ops, self.paths) if ops else None, match, syntax)
-        ms.steps[(node, key)] = step
+        ms.steps[node][key] = step
         return step
 
     def _presence(self, ms: _MapState, node: int) -> Callable[[list[str]], tuple[bool, ...]]:
@@ -539,7 +551,10 @@ class _Run:
             self._envelope(line, text, parts, seg_id, clean)
             return
         if not inside:
-            raise _Fallback(f"segment {seg_id} outside a transaction set")
+            # Between envelopes only what the control map places (a TA1 after the ISA) can be clean.
+            if self.isa_doc is None or not clean or not self._place(parts, text):
+                raise _Fallback(f"segment {seg_id} outside a transaction set")
+            return
         self.seg_count += 1
         if not self._numbering(seg_id, parts):
             clean = False
@@ -560,13 +575,17 @@ class _Run:
             if self.hl_count != _int(_fmt(parts, 1, c)):
                 ok = False
             parent = _fmt(parts, 2, c)
+            stack = self.hl_stack
             if parent != "":
                 hp = _int(parent)
-                if hp not in self.hl_stack:
+                # pyx12 never pops the stack at a parentless HL, so it grows with every 2000A:
+                # membership is asked of a set kept beside it.
+                if hp not in self.hl_set:
                     ok = False
-                while self.hl_stack and hp != self.hl_stack[-1]:
-                    del self.hl_stack[-1]
-            self.hl_stack.append(self.hl_count)
+                while stack and hp != stack[-1]:
+                    self.hl_set.discard(stack.pop())
+            stack.append(self.hl_count)
+            self.hl_set.add(self.hl_count)
         elif self.check_lx:
             if seg_id == "CLM":
                 self.lx_count = 0
@@ -585,7 +604,7 @@ class _Run:
         if ms is None:
             return False
         key = ms.walker.key(parts[0], parts, self.seps.component)
-        step = ms.steps.get((self.node, key))
+        step = ms.steps[self.node].get(key)
         if step is None:
             step = self._step(ms, self.node, key)
         found, apply, _, _ = step
@@ -680,6 +699,7 @@ class _Run:
             if st02 in self.st_ids:
                 raise _Fallback("ST02 repeated")
             self.hl_stack = []
+            self.hl_set = set()
             self.hl_count = 0
             self.st_count += 1
             self.st_ids.append(st02)

@@ -119,6 +119,13 @@ class PatternBuilder:
             return DATE8
         if fmt == "RD8" and lo <= 17 <= hi and "-" not in self.banned:
             return f"{DATE8}-{DATE8}"
+        if fmt == "TM" and lo <= 4 and hi >= 8:
+            return _TIME
+        if fmt == "DT" and lo <= 6 and hi >= 12:
+            # pyx12's DT: six digits (YYMMDD), eight (CCYYMMDD) or twelve (CCYYMMDDHHMM).
+            return f"(?:{DATE8}(?:(?:[01][0-9]|2[0-3])[0-5][0-9])?|{DATE6})"
+        if fmt == "D6" and lo <= 6 <= hi:
+            return DATE6
         return None
 
     def value(self, v: ValueSpec, fmt: str | None = None) -> str | None:

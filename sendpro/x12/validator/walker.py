@@ -128,6 +128,8 @@ class MapWalker:
                 codes.setdefault((n.id, n.match.where), set()).update(n.match.codes)
         self.where = {k: tuple(sorted(v)) for k, v in where.items()}
         self.codes = {k: frozenset(v) for k, v in codes.items()}
+        #: Ids told apart only by their first element, with the codes that can match there.
+        self.first = {k: self.codes[(k, "01")] for k, v in self.where.items() if v == ("01",)}
         #: Keys of the segment ids no node tells apart by a qualifier (the key is the id alone).
         self.plain: dict[str, tuple[object, ...]] = {
             n.id: (n.id,) for n in cmap.nodes if n.kind == "segment" and n.id not in where
