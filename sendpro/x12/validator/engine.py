@@ -246,6 +246,7 @@ class _Run:
         self.maps: dict[str, _MapState] = {}
         self.doc: dict[str, Any] = {"interchanges": []}
         self.valid = True
+        self.seen_st = False
         self.seps = Separators("*", ":", "~")
         self.control: _MapState | None = None
         self.cur: _MapState | None = None
@@ -552,7 +553,7 @@ class _Run:
             return
         if not inside:
             # Between envelopes only what the control map places (a TA1 after the ISA) can be clean.
-            if self.isa_doc is None or not clean or not self._place(parts, text):
+            if self.isa_doc is None or not clean or not self._place(parts, text, not self.seen_st):
                 raise _Fallback(f"segment {seg_id} outside a transaction set")
             return
         self.seg_count += 1
@@ -595,10 +596,13 @@ class _Run:
                     ok = False
         return ok
 
-    def _place(self, parts: list[str], text: str) -> bool:
+    def _place(self, parts: list[str], text: str, walk_errors_dropped: bool = False) -> bool:
         """Walk one segment to its node and check it there; False when pyx12 would report.
 
-        The run loop inlines these same steps for ordinary segments.
+        With ``walk_errors_dropped`` only the segment's own check counts: pyx12's error
+        handler has nowhere to file a walk error before the file's first ST (a TA1 after
+        the ISA, say, passes over the required GS_LOOP) and drops it. The run loop
+        inlines these same steps for ordinary segments.
         """
         ms = self.node_map
         if ms is None:
@@ -608,7 +612,7 @@ class _Run:
         if step is None:
             step = self._step(ms, self.node, key)
         found, apply, _, _ = step
-        ok = apply is None or apply(self.counts)
+        ok = apply is None or apply(self.counts) or walk_errors_dropped
         if found < 0:
             return False
         self.node = found
@@ -705,6 +709,7 @@ class _Run:
             self.st_ids.append(st02)
             self.loops.append(("ST", st02))
             self.seg_count = 1
+            self.seen_st = True
             self.st_line = line
             self.st_dirty = False
             self.st_segments = [text]
