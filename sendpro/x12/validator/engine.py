@@ -247,6 +247,8 @@ class _Run:
         self.doc: dict[str, Any] = {"interchanges": []}
         self.valid = True
         self.seen_st = False
+        self.st_clm_seen = False
+        self.lx_carried = False
         self.seps = Separators("*", ":", "~")
         self.control: _MapState | None = None
         self.cur: _MapState | None = None
@@ -590,7 +592,12 @@ class _Run:
         elif self.check_lx:
             if seg_id == "CLM":
                 self.lx_count = 0
+                self.st_clm_seen = True
             elif seg_id == "LX":
+                if not self.st_clm_seen and self.lx_count:
+                    # pyx12 counts LX from the last CLM, across transaction sets: a diagnosis of
+                    # this transaction set alone would start from 0, so it needs the whole file.
+                    self.lx_carried = True
                 self.lx_count += 1
                 if _fmt(parts, 1, c) != f"{self.lx_count:d}":
                     ok = False
@@ -710,6 +717,8 @@ class _Run:
             self.loops.append(("ST", st02))
             self.seg_count = 1
             self.seen_st = True
+            self.st_clm_seen = False
+            self.lx_carried = False
             self.st_line = line
             self.st_dirty = False
             self.st_segments = [text]
@@ -737,6 +746,8 @@ class _Run:
             if not self.st_dirty and not self._place(parts, text):
                 self.st_dirty = True
             if self.st_dirty:
+                if self.lx_carried:
+                    raise _Fallback("LX numbering carried over from the previous transaction set")
                 self._diagnose(line)
             else:
                 self.st_doc["ack_code"] = "A"

@@ -184,7 +184,8 @@ class PatternBuilder:
         for j, (v, usage) in enumerate(zip(e.values, e.component_usage, strict=True)):
             # pyx12: an empty required component is an error, except the first of a situational composite.
             ok = not (usage == "R" and (j > 0 or e.usage == "R"))
-            p = self.value(v)
+            # A component marked not used may only be empty.
+            p = None if usage == "N" else self.value(v)
             if p is None:
                 pats.append("" if ok else None)
             else:
