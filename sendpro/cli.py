@@ -156,6 +156,17 @@ def project_settings(
     }
 
 
+def validator_option(func: F) -> F:
+    """``--validator``: the compiled validator (the default) or pyx12 itself."""
+    return click.option(
+        "--validator",
+        type=click.Choice(VALIDATORS),
+        default="compiled",
+        show_default=True,
+        help="X12 validator: compiled (pyx12's findings, fast) or pyx12 itself (the reference, slow).",
+    )(func)
+
+
 def common_options(func: F) -> F:
     """Options every command that reads maps shares."""
     func = click.option(
@@ -201,13 +212,7 @@ def cli() -> None:
     help="ISA15: T test or P production (default: the profile's).",
 )
 @click.option("--no-validate-output", is_flag=True, help="Skip validating the 837 output (faster).")
-@click.option(
-    "--validator",
-    type=click.Choice(VALIDATORS),
-    default="compiled",
-    show_default=True,
-    help="X12 validator: compiled (pyx12's findings, fast) or pyx12 itself (the reference, slow).",
-)
+@validator_option
 @click.option(
     "--include-values",
     is_flag=True,
@@ -469,13 +474,7 @@ def _rule_summary(code: str) -> str:
     default=None,
     help="Also write a 999 acknowledgment for the X12 file here (bad values left out unless --include-values).",
 )
-@click.option(
-    "--validator",
-    type=click.Choice(VALIDATORS),
-    default="compiled",
-    show_default=True,
-    help="X12 validator: compiled (pyx12's findings, fast) or pyx12 itself (the reference, slow).",
-)
+@validator_option
 @common_options
 def validate(
     x12_file: Path,

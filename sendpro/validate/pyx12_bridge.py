@@ -269,6 +269,31 @@ def x12_findings(path: Path, map_dir: Path | None = None) -> tuple[bool, dict[st
         return run_pyx12(stream, maps)
 
 
+@contextlib.contextmanager
+def maps_loaded_once(loaded: dict[tuple[str, str | None], Any]) -> Iterator[None]:
+    """While the block runs, pyx12 loads each map once into ``loaded`` (by file and map directory).
+
+    pyx12 parses its XML maps for every file it reads (about 0.25 s for an 837 map).
+    A loaded map is never changed by a run (pyx12 keeps its counts in its walker), so
+    maps can be lent to later runs: the findings are the same.
+    """
+    original = pyx12.map_if.load_map_file
+
+    def load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
+        key = (map_file, map_path)
+        root = loaded.get(key)
+        if root is None:
+            root = original(map_file, param, map_path)
+            loaded[key] = root
+        return root
+
+    pyx12.map_if.load_map_file = load_map_file
+    try:
+        yield
+    finally:
+        pyx12.map_if.load_map_file = original
+
+
 class Pyx12Reference:
     """pyx12 as the compiled validator's reference: whole streams, single segments, the map index.
 
@@ -279,36 +304,16 @@ class Pyx12Reference:
         self.map_dir = map_dir
         self._nodes: dict[str, list[Any]] = {}
         self._index: Any = None
-        self._loaded: dict[str, Any] = {}
+        self._loaded: dict[tuple[str, str | None], Any] = {}
 
     def run(self, stream: Any) -> tuple[bool, dict[str, Any]]:
         """Run pyx12 over a stream (see :func:`run_pyx12`), each map parsed once per instance.
 
-        pyx12 parses its XML maps for every file it reads (about 0.25 s for an 837
-        map); a validator diagnosing many transaction sets of one file would pay that
-        for each. A loaded map is never changed by a run (pyx12 keeps its counts in
-        its walker), so the instance lends pyx12 the maps it loaded before.
+        A validator diagnosing many transaction sets of one file would otherwise pay
+        pyx12's map parsing for each (see :func:`maps_loaded_once`).
         """
-        with self._maps_kept():
+        with maps_loaded_once(self._loaded):
             return run_pyx12(stream, self.map_dir)
-
-    @contextlib.contextmanager
-    def _maps_kept(self) -> Iterator[None]:
-        original = pyx12.map_if.load_map_file
-        loaded = self._loaded
-
-        def load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
-            root = loaded.get(map_file)
-            if root is None:
-                root = original(map_file, param, map_path)
-                loaded[map_file] = root
-            return root
-
-        pyx12.map_if.load_map_file = load_map_file
-        try:
-            yield
-        finally:
-            pyx12.map_if.load_map_file = original
 
     def check_segment(self, file: str, node: int, text: str, seps: Separators) -> tuple[bool, bool]:
         """Check one segment with pyx12's own segment check; return (valid, pyx12 stopped on it)."""
