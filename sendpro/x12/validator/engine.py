@@ -20,8 +20,10 @@ How a file is checked:
    envelope, and pyx12's findings (moved to the file's line numbers) take the
    transaction set's place. Anything wrong outside a transaction set (the
    envelope, control numbers, a reader stop) has the whole file diagnosed by
-   pyx12. Either way the findings are pyx12's own, so clean files are fast and
-   dirty ones are reported exactly as pyx12 reports them.
+   pyx12, and so does a transaction set whose LX numbering carries over from the
+   previous one (pyx12 counts LX from the last CLM, across transaction sets).
+   Either way the findings are pyx12's own, so clean files are fast and dirty
+   ones are reported exactly as pyx12 reports them.
 
 The document returned has the shape pyx12's JSON error visitor writes
 (interchanges, groups, transaction sets, segments, elements), so issues, 999s
@@ -628,6 +630,16 @@ class _Run:
     # -- envelope ----------------------------------------------------------------------------------
 
     def _envelope(self, line: int, text: str, parts: list[str], seg_id: str, clean: bool) -> None:
+        """ISA, GS, ST, SE, GE, IEA: the reader's loop and control-number checks, then placement.
+
+        Mirrors what pyx12 does for each: ISA and GS put the walker at their node by
+        force (``forceWalkCounterToLoopStart``) and GS picks the map by GS08; ST opens a
+        transaction set (its segments are kept for a diagnosis); SE checks SE01/SE02 and
+        either closes a clean transaction set or has pyx12 diagnose it; GE and IEA check
+        their counts and ids. Anything not clean here, outside a transaction set, raises
+        :class:`_Fallback`. The document entries are filled as pyx12's error handler
+        fills them (ack codes, counts, the line of the trailer).
+        """
         c = self.seps.component
         if seg_id == "ISA":
             if self.st_doc is not None or self.gs_doc is not None or not clean:
