@@ -613,15 +613,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             "summary": summary,
             "failures": failures,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        progress(f"raw results: {args.json}")
-    if failures:
-        print("\nFAILURES:", file=sys.stderr)
-        for f in failures:
-            print(f, file=sys.stderr)
-        return 2
-    return 0
+        write_json(args.json, payload)
+    return report_failures(failures)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write a benchmark's raw results as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    progress(f"raw results: {path}")
+
+
+def report_failures(failures: Sequence[str]) -> int:
+    """Print the failed commands to stderr; return the exit code (2 when any failed)."""
+    if not failures:
+        return 0
+    print("\nFAILURES:", file=sys.stderr)
+    for f in failures:
+        print(f, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ from bench_convert import (
     machine_info,
     measure,
     progress,
+    report_failures,
+    write_json,
     x12_outputs,
 )
 
@@ -483,15 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results": results,
             "failures": failures,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        progress(f"raw results: {args.json}")
-    if failures:
-        print("\nFAILURES:", file=sys.stderr)
-        for f in failures:
-            print(f, file=sys.stderr)
-        return 2
-    return 0
+        write_json(args.json, payload)
+    return report_failures(failures)
 
 
 if __name__ == "__main__":

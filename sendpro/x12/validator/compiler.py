@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -372,8 +371,3 @@ def load_compiled(map_dir: Path, file: str, pyx12_version: str) -> CompiledMap:
     except OSError:
         pass  # a read-only cache directory only costs the compile next time
     return cmap
-
-
-def cache_dir_writable(map_dir: Path) -> bool:
-    """Return whether compiled maps can be cached in ``map_dir``."""
-    return os.access(map_dir, os.W_OK)

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 
 from sendpro.x12.validator.compiler import ElementSpec, NodeSpec, ValueSpec
 
-# pyx12's extended character set (validation.rec_ID_E / rec_ID_E5), as allowed characters.
-_CHARSET_E = "A-Za-z0-9!\"&'()*+,\\-./:;?= %~@\\[\\]_{}\\\\|<>#$"
-_CHARSET_E5 = _CHARSET_E + "^`"
+# pyx12's extended character set (validation.rec_ID_E; rec_ID_E5 adds ^ and ` for 00501).
 _PLAIN_E = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!\"&'()*+,-./:;?= %~@[]_{}\\|<>#$")
 
 _MMDD = (
@@ -87,12 +85,10 @@ class PatternBuilder:
         # pyx12 parses ISA's elements without components: its component separator is a plain value there.
         banned = {seps.element, seps.segment} if isa else {seps.element, seps.component, seps.segment}
         self.banned = banned
-        base = _CHARSET_E5 if icvn == "00501" else _CHARSET_E
         extra = "^`" if icvn == "00501" else ""
         allowed = (_PLAIN_E | set(extra)) - banned
         self.allowed = allowed
         cls = "".join(re.escape(c) for c in sorted(allowed))
-        del base
         self.any = f"[{cls}]"
         self.nospace = f"[{''.join(re.escape(c) for c in sorted(allowed - {' '}))}]"
 

@@ -1,4 +1,4 @@
-"""Place each segment in the map as pyx12's walker does, with memoised transitions.
+"""Place each segment in the map as pyx12's walker does, recording each transition once.
 
 pyx12 finds a segment's map node by scanning from the current node: the later
 positions of the current loop, the loops that start there, then the parent
@@ -118,7 +118,6 @@ class MapWalker:
         self.paths = paths
         self.nodes = cmap.nodes
         self.pid = [paths.get(n.path) for n in cmap.nodes]
-        self.memo: dict[tuple[int, tuple[object, ...]], tuple[int, tuple[Op, ...]]] = {}
         # Where pyx12 reads each segment id's qualifier, and the codes that can match there.
         where: dict[str, set[str]] = {}
         codes: dict[tuple[str, str], set[str]] = {}
@@ -191,11 +190,10 @@ class MapWalker:
     # -- recording (pyx12's walk_errors, with the counters left symbolic) ----------------------------
 
     def transition(self, start: int, key: tuple[object, ...]) -> tuple[int, tuple[Op, ...]]:
-        """Return (the node the segment lands on or -1, the counter operations on the way)."""
-        memo_key = (start, key)
-        hit = self.memo.get(memo_key)
-        if hit is not None:
-            return hit
+        """Record (the node the segment lands on or -1, the counter operations on the way).
+
+        The caller memoises the result per (start, key): the engine's steps.
+        """
         rec = _Recording()
         found = self._walk(start, key, rec)
         for m in rec.missing:
@@ -214,9 +212,7 @@ class MapWalker:
         for op in ops:
             if op[0] == INC:
                 self.paths.note_counted(op[1])
-        result = (found, ops)
-        self.memo[memo_key] = result
-        return result
+        return found, ops
 
     def _matters(self, pid: int) -> bool:
         """Whether a count (or a loop's counts below it) can be read by a check.
@@ -365,7 +361,12 @@ def compile_ops(ops: Sequence[Op], paths: PathIds) -> Callable[[dict[int, int]],
 
 
 def run_ops(ops: Sequence[Op], counts: dict[int, int], paths: PathIds) -> bool:
-    """Apply a transition's operations to the live counters; return False when pyx12 would report."""
+    """Apply operations to the live counters; return False when pyx12 would report.
+
+    For the rare operations outside recorded transitions (ISA and GS forcing the walker,
+    the end of a diagnosed transaction set): a reset here forgets every known path below
+    the loop, counted by a transition or not.
+    """
     ok = True
     for code, pid, limit in ops:
         if code == INC:
