@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from sendpro import api
+from sendpro.convert import sinks
 from sendpro.errors import InputFileError, OutputValidationError, ProfileError, ReconciliationError, UsageError
 from sendpro.flatfile.layout import load_layout
 from sendpro.flatfile.tally import tally_file
 from sendpro.model.typing import clean_text
 from sendpro.sample import COLUMNS, write_sample
+from sendpro.x12.claim_837p import Claim837P
 from sendpro.x12.scan import X12Tally, iter_segments, tally_837
 from tests.helpers import claim_rows, mce_text, test_config, write_mce
 
@@ -306,16 +308,13 @@ def test_production_usage_refused_with_placeholders(tmp_path: Path) -> None:
 def test_a_failing_run_leaves_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "claims.txt"
     _sample(src, 50)
-    calls = {"n": 0}
-    original = api.PacdrWriter.write
+    original = sinks.Router.route
 
-    def explode(self, enc):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 20:
-            raise RuntimeError("disk full")
-        return original(self, enc)
+    def explode(self, batch, table, start, end):  # type: ignore[no-untyped-def]
+        original(self, batch, table, start, start + (end - start) // 2)  # half the claims are written ...
+        raise RuntimeError("disk full")  # ... then the disk fills
 
-    monkeypatch.setattr(api.PacdrWriter, "write", explode)
+    monkeypatch.setattr(sinks.Router, "route", explode)
     with pytest.raises(RuntimeError):
         api.convert_files([src], tmp_path / "out", test_config())
     assert _files(tmp_path / "out") == set()
@@ -336,14 +335,14 @@ def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = write_mce(tmp_path / "in.txt", claim_rows())
-    original = api.Claim837P.write_claim
+    original = Claim837P.write_claim
 
     def broken(self, enc):  # type: ignore[no-untyped-def]
         n = original(self, enc)
         self.w.segment("DMG", "D8", "20261399", "F")  # a segment the map does not allow here
         return n
 
-    monkeypatch.setattr(api.Claim837P, "write_claim", broken)
+    monkeypatch.setattr(Claim837P, "write_claim", broken)
     with pytest.raises(OutputValidationError, match="not published"):
         api.convert_files([src], tmp_path / "out", test_config())
     files = _files(tmp_path / "out")
@@ -356,14 +355,14 @@ def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(
 
 def test_reconciliation_failure_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = write_mce(tmp_path / "in.txt", claim_rows())
-    real = api.tally_837
+    real = sinks.tally_837
 
     def lying(path: Path):  # type: ignore[no-untyped-def]
         t = real(path)
         t.charge += 1
         return t
 
-    monkeypatch.setattr(api, "tally_837", lying)
+    monkeypatch.setattr(sinks, "tally_837", lying)
     with pytest.raises(ReconciliationError, match="do not reconcile"):
         api.convert_files([src], tmp_path / "out", test_config())
     assert _files(tmp_path / "out") == set()
@@ -513,14 +512,14 @@ def test_pharmacy_seeded_defects_reconcile_and_read_back(tmp_path: Path, profile
 
 def test_an_unbalanced_837_is_a_bug_and_is_not_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = write_mce(tmp_path / "in.txt", claim_rows({"mce_claim_id": "C1"}))
-    real = api.tally_837
+    real = sinks.tally_837
 
     def off_by_a_cent(path: Path) -> X12Tally:
         found = real(path)
         found.unbalanced = [("C1", "AMT*D 174.99 is not the sum of SVD02 175.00")]
         return found
 
-    monkeypatch.setattr(api, "tally_837", off_by_a_cent)
+    monkeypatch.setattr(sinks, "tally_837", off_by_a_cent)
     with pytest.raises(OutputValidationError):
         api.convert_files([src], tmp_path / "out", test_config())
     assert not list((tmp_path / "out").glob("*.x12"))

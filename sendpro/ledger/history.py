@@ -117,6 +117,13 @@ class History:
             return
         self._batch = (claim_ids, self.ledger.versions_of(sorted(claim_ids)))
 
+    def seen_in_batch(self) -> set[str]:
+        """Return the prefetched batch's claim ids that have some earlier version (ledger, or maybe this run)."""
+        if self._batch is None:
+            return set()
+        ids, found = self._batch
+        return {c for c in ids if found.get(c) or self.journal.might_have(c)}
+
     def hash_of(self, encounter: Encounter | PharmacyEncounter) -> str:
         """Return the encounter's content hash, computed once however many rules ask."""
         if self._last is not None and self._last[0] is encounter:

@@ -171,7 +171,26 @@ class FrameRule(Rule):
 
 
 class RecordRule(Rule):
-    """A rule evaluated on one built encounter."""
+    """A rule evaluated on one built encounter.
+
+    Building encounters costs more than checking them, so a record rule may say,
+    as a polars expression over the typed batch frame, which claims it concerns:
+    :meth:`concerns` returns an expression that is True on some row of every
+    claim the rule could report (it may be True on more; a null counts as True).
+    The engine builds encounters only for the claims some rule concerns and runs
+    each rule only on its own, so the issues are the same as running it on all.
+    """
+
+    #: An ordered rule reads what this run routed before (the ledger's history): it runs
+    #: claim after claim in input order, in the process that routes them, never in a worker.
+    ordered: ClassVar[bool] = False
+
+    def concerns(self) -> pl.Expr | None:
+        """Return a row-level expression on the typed batch frame selecting the claims to check (None: all).
+
+        Called once per batch, after :meth:`begin_batch`.
+        """
+        return None
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Yield issues for ``encounter`` (an Encounter, or a PharmacyEncounter for pharmacy rules)."""

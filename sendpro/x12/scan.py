@@ -7,11 +7,14 @@ the segments actually there. Streaming, so memory stays flat.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from sendpro.report.issue import Issue
 
 
 @dataclass
@@ -231,3 +234,20 @@ def claims_at_segments(path: Path, segment_numbers: Iterable[int]) -> dict[int, 
         if number > last and not waiting:
             break
     return found
+
+
+def name_claims(path: Path, issues: list[Issue]) -> list[Issue]:
+    """Name the claim (CLM01) each X12 finding of ``path`` sits in, so an analyst can find it."""
+    if not issues:
+        return issues
+    try:
+        claims = claims_at_segments(path, [i.location.record_no for i in issues if i.location.record_no])
+    except ValueError:  # not an X12 file: nothing to map
+        return issues
+    out = []
+    for i in issues:
+        claim = claims.get(i.location.record_no or -1)
+        if claim is not None:
+            i = dataclasses.replace(i, location=dataclasses.replace(i.location, claim_id=claim))
+        out.append(i)
+    return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+import polars as pl
+
 from sendpro.ledger.history import History
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
@@ -22,6 +24,15 @@ _ADJUSTMENTS = ("7", "8")
 class _LedgerRule(RecordRule):
     models: ClassVar[frozenset[str]] = _BOTH
     source = "MassHealth RPA policy (no duplicate transactions); MassHealth SENDPro (edits #9, #13)"
+    ordered = True
+
+    def concerns(self) -> pl.Expr | None:
+        """Replacements and voids naming an original (the chain rules); nothing without a ledger."""
+        if self.history() is None:
+            return pl.lit(False)
+        return (
+            pl.col("claim_frequency").is_in(list(_ADJUSTMENTS)) & pl.col("original_claim_id").is_not_null()
+        ).fill_null(False)
 
     def history(self) -> History | None:
         """Return the run's history (None without a ledger)."""
@@ -44,6 +55,14 @@ class _LedgerRule(RecordRule):
         return history, str(original)
 
 
+def _seen_before(history: History) -> pl.Expr:
+    """Claims whose id has an earlier version: in the ledger, perhaps in this run, or earlier in this batch."""
+    # A claim without an id is never checked (the checks return at once).
+    known = pl.col("mce_claim_id").is_in(sorted(history.seen_in_batch()))
+    again = pl.col("_claim_seq").n_unique().over("mce_claim_id") > 1
+    return (known | again).fill_null(False)
+
+
 class DuplicateSubmission(_LedgerRule):
     """This exact version of the claim was submitted before; it is skipped, not sent again.
 
@@ -59,6 +78,14 @@ class DuplicateSubmission(_LedgerRule):
     severity = Severity.INFO
     skips = True
     template = "this version of the claim was already submitted in {where}; skipped (use --resubmit to send it again)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose id has an earlier version (in the ledger, or perhaps earlier in this run)."""
+        history = self.history()
+        assert self.context is not None
+        if history is None or self.context.extra.get("resubmit"):
+            return pl.lit(False)
+        return _seen_before(history)
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Skip versions the ledger already holds."""
@@ -90,6 +117,13 @@ class ChangedOriginal(_LedgerRule):
         "claim id {claim} was already submitted with different content in {where}; send the change as a "
         "replacement (claim_frequency 7) naming it in original_claim_id"
     )
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose id has an earlier version (in the ledger, or perhaps earlier in this run)."""
+        history = self.history()
+        if history is None:
+            return pl.lit(False)
+        return _seen_before(history)
 
     def check(self, encounter: Any) -> Iterator[Issue]:
         """Refuse changed originals under a submitted claim id."""

@@ -1,0 +1,146 @@
+"""``convert_files``: the convert pipeline, stage after stage.
+
+plan → preflight → (check → settle → route) per batch → close → selfcheck →
+publish. See :mod:`sendpro.convert` for what each stage owns.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sendpro.config import RunConfig
+from sendpro.convert.plan import make_plan
+from sendpro.convert.preflight import open_readers, preflight
+from sendpro.convert.publish import Faults, LedgerRun, rule_stats, write_reports
+from sendpro.convert.selfcheck import selfcheck
+from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, claim_table, make_outputs
+from sendpro.errors import OutputValidationError, ReconciliationError, SendproError
+from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet
+from sendpro.report.issue import Issue
+from sendpro.report.report import IssueCounter, OutputFile, RunReport
+from sendpro.validate.engine import ValidationEngine
+from sendpro.version import sendpro_version
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_ERROR = 2
+
+
+def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | None = None) -> RunReport:
+    """Convert flat-file extracts into 837 PACDR (or NCPDP) files in ``out_dir``.
+
+    Every claim ends in exactly one place: the output of its claim type, the
+    rejects file of its claim type (in the input's layout, ready to fix and
+    re-run), or nowhere when it is a duplicate of a submitted version. Issues
+    stream to ``errors.jsonl`` / ``errors.csv``; the outputs are validated and
+    reconciled from disk before anything is published, atomically, with
+    ``report.json`` and ``report.html``.
+
+    Returns the run report; ``report.exit_code`` is 0 when every claim was
+    accepted and 1 when some were rejected.
+
+    Raises:
+        SendproError: a usage, layout, profile or input-file problem (nothing is
+            written), or a failed self-check (reconciliation, output validation).
+    """
+    cfg = config or RunConfig()
+    started = time.monotonic()
+    plan = make_plan(inputs, out_dir, cfg)
+    faults = Faults(cfg.fault_point)
+    report = RunReport(sendpro_version(), plan.now.isoformat(timespec="seconds"))
+    report.issues = IssueCounter(cfg.max_issues)
+    report.codesets = list(plan.codesets)
+    report.skipped_rules = list(plan.skipped_rules)
+    report.ncpdp_layout = plan.ncpdp[0].name if plan.ncpdp else None
+    ledger = LedgerRun(plan, report)
+    plan = plan.with_history(ledger.history)
+    report.layout, report.profile, report.usage = plan.layout.name, plan.profile.name, plan.pacdr.envelope.usage
+    readers = []
+    outputs: OutputSet | None = None
+    try:
+        readers = open_readers(plan)
+        report.inputs = preflight(plan, readers)
+        outputs = OutputSet(out_dir)
+        env = plan.pacdr.envelope
+        sender = f"NCPDP:{plan.ncpdp[1].sender_id}" if plan.ncpdp else f"X12:{env.sender_qualifier}:{env.sender_id}"
+        issues = IssueSink(outputs, report.issues, cfg.include_values)
+        tallies = Tallies()
+        router = Router(
+            issues,
+            RejectsSink(outputs, plan.layout),
+            make_outputs(plan, outputs, ledger.control_for(sender)),
+            ledger.journal,
+            tallies,
+        )
+        engine = ValidationEngine(plan.rules, forbidden=plan.forbidden)
+        rows_total = sum(i.rows for i in report.inputs)
+        faults.at("after-scan")
+        for reader, summary in zip(readers, report.inputs, strict=True):
+            router.rejects.begin_file(reader.header_text(), reader.scan().trailer_record)
+            for item in engine.run_batches(reader, plan.resources.for_rules()):
+                if isinstance(item, Issue):
+                    issues.emit(item)
+                    continue
+                table = claim_table(item)
+                engine.settle(item, functools.partial(router.route, item, table))
+                for bucket in table.buckets:
+                    summary.claims_by_type[bucket] = summary.claims_by_type.get(bucket, 0) + 1
+                if cfg.progress is not None:
+                    cfg.progress(tallies.rows_done, rows_total)
+                if tallies.rows_done >= rows_total // 2:
+                    faults.at("mid-run")
+        router.close()
+        found = selfcheck(plan, router, tallies, outputs, report, issues.emit)
+        issues.stop(report)
+        for key in ("errors.jsonl", "errors.csv"):
+            outputs.close(key)
+            digest, size = outputs.sha256(key)
+            report.outputs.append(OutputFile(key, "errors", sha256=digest, bytes=size))
+        failure: SendproError | None = None
+        if found.problems:
+            failure = ReconciliationError(
+                "counts or totals do not reconcile (a sendpro bug; nothing was published): " + "; ".join(found.problems)
+            )
+        elif found.bugs:
+            kinds = sorted({out.kind for out in router.outputs.values()})
+            failure = OutputValidationError(
+                f"output validation found {len(found.bugs)} problem(s) in the {' and '.join(kinds)} output (a sendpro "
+                "bug); those files were not published; see errors.jsonl (codes PX.../RX2..)"
+            )
+        report.exit_code = EXIT_REJECTED if tallies.rejected_claims else EXIT_OK
+        report.status = "complete"
+        if failure is not None:
+            for out in router.outputs.values():
+                for key in out.keys():
+                    outputs.discard(key)
+            report.outputs = [o for o in report.outputs if o.kind not in ("837", "ncpdp", "xref")]
+            report.status, report.message, report.exit_code = "failed", str(failure), EXIT_ERROR
+        report.finished_at = cfg.clock().isoformat(timespec="seconds")
+        report.elapsed_s = time.monotonic() - started
+        report.outputs += [OutputFile(REPORT_NAME, "report"), OutputFile(HTML_NAME, "html")]
+        rule_stats(plan, tallies, report)
+        if failure is None:
+            ledger.begin_publish(report, outputs, router.outputs.values())
+        write_reports(outputs, report, cfg.include_values, cfg.max_issues)
+        if isinstance(failure, ReconciliationError):
+            raise failure
+        if failure is not None:
+            outputs.commit()  # the reports and rejects are published, the defective outputs are not
+            raise failure
+        faults.at("before-publish")
+        outputs.commit()
+        faults.at("after-publish")
+        ledger.finish_publish(report.status, faults)
+        return report
+    except BaseException as exc:
+        if outputs is not None:
+            outputs.abort()
+        ledger.fail(exc)
+        raise
+    finally:
+        for reader in readers:
+            reader.close()
+        ledger.close()

@@ -1,0 +1,198 @@
+"""The ``publish`` stage: the run's ledger records, ``report.json`` / ``report.html``, and the atomic publish.
+
+:class:`LedgerRun` is the run's side of the ledger: it starts the run (recovering
+killed ones), lends control numbers, journals routed claims, records the files
+``pending`` before they are renamed into place and marks them submitted after,
+in one transaction. :func:`write_reports` writes the two report files last.
+:class:`Faults` names the points where a crash-safety test may kill the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sendpro.convert.plan import RunPlan
+from sendpro.convert.sinks import Output, Tallies
+from sendpro.errors import UsageError
+from sendpro.ledger.control import LedgerControlNumbers
+from sendpro.ledger.db import FileRecord, Ledger, RunRecord
+from sendpro.ledger.history import History
+from sendpro.ledger.journal import RunJournal
+from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
+from sendpro.report.html import iter_issues, render_html
+from sendpro.report.report import RuleStat, RunReport
+from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Where this run kills itself, if anywhere (crash-safety tests only; None in real runs)."""
+
+    point: str | None = None
+
+    def at(self, point: str) -> None:
+        """Die here with SIGKILL if the run was asked to."""
+        if self.point == point:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class LedgerRun:
+    """The ledger's view of one run (see the module docstring); without a ledger every call is a no-op."""
+
+    def __init__(self, plan: RunPlan, report: RunReport) -> None:
+        cfg = plan.config
+        self.plan = plan
+        self.ledger: Ledger | None = None
+        self.journal: RunJournal | None = None
+        self.history: History | None = None
+        self.run_id: int | None = None
+        self.token = uuid.uuid4().hex
+        self._control: ControlNumbers = cfg.control_numbers or ClockControlNumbers(cfg.clock)
+        if cfg.ledger is None:
+            return
+        if cfg.control_numbers is not None:
+            raise UsageError("with a ledger, control numbers come from the ledger (use control_start to set one)")
+        self.ledger = Ledger(cfg.ledger)
+        self._guard_out_dir(self.ledger, plan.out_dir)
+        self.run_id = self.ledger.start_run(
+            report.started_at,
+            report.sendpro_version,
+            json.dumps([str(p) for p in plan.inputs]),
+            str(plan.out_dir.resolve()),
+        )
+        report.ledger_run = self.run_id
+        report.recovered = [
+            {"run": r.run_id, "died_while": r.state, "removed": list(r.removed)} for r in self.ledger.recovered
+        ]
+        self.journal = RunJournal(cfg.temp_dir)
+        self.history = History(self.ledger, self.journal)
+        report.ledger = str(cfg.ledger)
+
+    @staticmethod
+    def _guard_out_dir(ledger: Ledger, out_dir: Path) -> None:
+        """Refuse to replace files in --out that the ledger recorded as submitted.
+
+        A new run removes the previous run's outputs from its directory; a
+        submitted file must be moved away by the team (after sending it), never
+        deleted by sendpro.
+        """
+        for name in previous_outputs(out_dir):
+            found = ledger.submitted_file(out_dir / name)
+            if found is not None:
+                ledger.close()
+                raise UsageError(
+                    f"{out_dir / name} is a submission file of ledger run {found[0]} ({found[1]}); a new run "
+                    f"in {out_dir} would remove it. Use a new --out directory for each run "
+                    "(e.g. --out out/$(date +%F)), or move the submitted files away first"
+                )
+
+    def control_for(self, sender: str) -> ControlNumbers:
+        """Control numbers: from the ledger when there is one (per sender), else the run's source."""
+        if self.ledger is not None:
+            return LedgerControlNumbers(self.ledger, sender, self.token, self.plan.config.control_start)
+        return self._control
+
+    def begin_publish(self, report: RunReport, outputs: OutputSet, writers: Iterable[Output]) -> None:
+        """Record the run and the files it is about to publish (``pending``) in the ledger."""
+        if self.ledger is None:
+            return
+        assert self.run_id is not None
+        out_dir = self.plan.out_dir
+        overall = report.overall
+        files = []
+        for out in writers:
+            entry = next(o for o in report.outputs if o.name == outputs.final_name(out.key))
+            accepted = report.reconciliation[entry.claim_type or "?"].accepted
+            files.append(
+                FileRecord(
+                    key=out.key,
+                    name=entry.name,
+                    path=str((out_dir / entry.name).resolve()),
+                    kind=entry.kind,
+                    claim_type=entry.claim_type,
+                    sha256=entry.sha256 or "",
+                    bytes=entry.bytes,
+                    sender=out.sender,
+                    isa13=entry.interchange_control,
+                    gs06=entry.group_control,
+                    claims=entry.claims,
+                    charge=accepted.charge,
+                    paid=accepted.paid,
+                )
+            )
+        run = RunRecord(
+            started_at=report.started_at,
+            sendpro_version=report.sendpro_version,
+            layout=report.layout,
+            profile=report.profile,
+            usage=report.usage,
+            inputs=json.dumps([i.file for i in report.inputs]),
+            out_dir=str(out_dir.resolve()),
+            status=report.status,
+            claims_in=overall.input.claims,
+            accepted=overall.accepted.claims,
+            rejected=overall.rejected.claims,
+            skipped=overall.skipped.claims,
+        )
+        self.ledger.begin_publish(self.run_id, run, files)
+
+    def finish_publish(self, status: str, faults: Faults) -> None:
+        """The files are in place: record their encounters and mark them submitted, in one transaction."""
+        if self.ledger is None or self.journal is None or self.run_id is None:
+            return
+        self.journal.flush()
+        self.ledger.finish_publish(self.run_id, status, self.journal.path, lambda: faults.at("in-ledger"))
+
+    def fail(self, exc: BaseException) -> None:
+        """Record the run as failed (or interrupted); its reserved control numbers stay burnt."""
+        if self.ledger is not None and self.run_id is not None:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.ledger.end_run(self.run_id, status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    def close(self) -> None:
+        """Close the journal and the ledger."""
+        if self.journal is not None:
+            self.journal.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+def rule_stats(plan: RunPlan, tallies: Tallies, report: RunReport) -> None:
+    """Fill the report's per-rule counts and rates, and its top providers."""
+    by_type = tallies.stats.claims_by_type
+    everything = sum(by_type.values())
+    counts = report.issues.by_code
+    for rule in sorted(plan.rules.all, key=lambda r: r.code):
+        # Structure rules look at every claim; the others at their claim types (RX for pharmacy).
+        types = rule.claim_types | ({"RX"} if "pharmacy" in rule.models else set())
+        applies = everything if rule.code.startswith("FF") else sum(by_type[t] for t in types)
+        report.rules.append(
+            RuleStat(
+                rule.code,
+                rule.name,
+                rule.effective_severity.value,
+                rule.summary(),
+                rule.source,
+                applies,
+                tallies.stats.claims_by_code.get(rule.code, 0),
+                counts.get(rule.code, 0),
+            )
+        )
+    report.providers = tallies.stats.top_providers()
+
+
+def write_reports(outputs: OutputSet, report: RunReport, include_values: bool, max_rows: int) -> None:
+    """Write ``report.html`` (from the report and the errors.jsonl just written) and ``report.json``."""
+    doc = report.to_dict()
+    doc["include_values"] = include_values
+    with outputs.open(HTML_NAME) as handle:
+        render_html(doc, iter_issues(outputs.temp_path("errors.jsonl")), handle, max_rows=max_rows)
+    with outputs.open(REPORT_NAME) as handle:
+        json.dump(doc, handle, indent=2)
+        handle.write("\n")

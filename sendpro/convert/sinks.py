@@ -1,0 +1,504 @@
+"""The sinks of a convert run, each one thing: outputs, rejects, issues, the ledger journal, the tallies.
+
+The engine hands over settled batches (:class:`~sendpro.validate.engine.CheckedBatch`);
+:class:`Router` reads each claim's disposition once and sends the claim to
+exactly one place: the output of its claim type (accepted), the rejects file of
+its claim type (rejected), or nowhere (skipped: a duplicate); every claim is
+tallied and journaled. Claim-level values come from the batch's typed frame
+(:func:`claim_table`), so accepted claims need no objects. Medical vs pharmacy is
+decided once, when the outputs are made (:func:`make_outputs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from sendpro.config import RunConfig
+from sendpro.convert.plan import RunPlan
+from sendpro.flatfile.layout import Layout
+from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
+from sendpro.flatfile.tally import UNKNOWN_TYPE, claim_type_bucket
+from sendpro.ledger.framehash import content_hashes
+from sendpro.ledger.history import content_hash
+from sendpro.ledger.journal import RunJournal
+from sendpro.model.encounter import Encounter
+from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.ncpdp.layout import NcpdpLayout
+from sendpro.ncpdp.reader import tally_ncpdp
+from sendpro.ncpdp.validate import validate_ncpdp
+from sendpro.ncpdp.writer import NcpdpSettings, NcpdpWriter
+from sendpro.outputs import OutputSet
+from sendpro.report.formatters.csv import CsvFormatter
+from sendpro.report.formatters.jsonl import JsonlFormatter
+from sendpro.report.issue import Issue, Severity
+from sendpro.report.report import ClaimStats, IssueCounter, OutputFile, RunReport, Totals
+from sendpro.validate.engine import CheckedBatch, Disposition
+from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
+from sendpro.x12.claim_837d import Claim837D
+from sendpro.x12.claim_837i import Claim837I
+from sendpro.x12.claim_837p import Claim837P
+from sendpro.x12.envelope import Clock, ControlNumbers
+from sendpro.x12.scan import name_claims, tally_837
+from sendpro.x12.writer import ClaimWriter, PacdrSettings, PacdrWriter
+
+#: The 837 claim writer of each claim type.
+CLAIM_WRITERS: dict[str, type[ClaimWriter]] = {"P": Claim837P, "I": Claim837I, "D": Claim837D}
+
+
+@dataclass(slots=True)
+class ClaimTable:
+    """Claim-level values of one batch, one entry per claim, aligned with the batch's ``seqs``."""
+
+    buckets: list[str]
+    claim_ids: list[str | None]
+    claim_types: list[str | None]
+    frequencies: list[str | None]
+    originals: list[str | None]
+    rows: list[int]
+    claims: list[int]
+    lines: list[int]
+    charge: list[int]
+    paid: list[int]
+    line_charge: list[int]
+    line_paid: list[int]
+    npis: list[str | None]
+    names: list[str | None]
+    #: Content hash per claim (for the journal); filled for medical batches from the frame.
+    hashes: list[str] = field(default_factory=list)
+
+    def totals(self, k: int) -> Totals:
+        """Return claim ``k``'s control totals."""
+        return Totals(
+            self.rows[k],
+            self.claims[k],
+            self.lines[k],
+            self.charge[k],
+            self.paid[k],
+            self.line_charge[k],
+            self.line_paid[k],
+        )
+
+
+def claim_table(batch: CheckedBatch) -> ClaimTable:
+    """Return the claim-level values of a checked batch (medical: from the frame; pharmacy: its encounters)."""
+    typed = batch.typed
+    physical = (pl.col("_raw").str.count_matches("\n") + 1).sum()
+    if batch.model == "pharmacy":
+        per = typed.group_by("_claim_seq", maintain_order=True).agg(physical.alias("rows"))
+        rows = per["rows"].to_list()
+        encs = [batch.encounters[s] for s in batch.seqs]
+        table = ClaimTable([], [], [], [], [], rows, [], [], [], [], [], [], [], [])
+        for enc in encs:
+            assert isinstance(enc, PharmacyEncounter)
+            table.buckets.append(claim_type_bucket(enc.claim_type))
+            table.claim_ids.append(enc.claim_id)
+            table.claim_types.append(enc.claim_type)
+            table.frequencies.append(enc.frequency)
+            table.originals.append(enc.original_claim_id)
+            # Each pharmacy row is a claim, also when it repeats a claim id (RX020).
+            table.claims.append(len(enc.rows))
+            table.lines.append(0)
+            table.charge.append((enc.gross_amount_due or 0) + enc.repeated_charge)
+            table.paid.append((enc.total_amount_paid or 0) + enc.repeated_paid)
+            table.line_charge.append(0)
+            table.line_paid.append(0)
+            table.npis.append(enc.pharmacy_npi)
+            table.names.append(None)
+            table.hashes.append(content_hash(enc))
+        return table
+    line = ~pl.col("_nolines")
+    per = typed.group_by("_claim_seq", maintain_order=True).agg(
+        pl.col("claim_type").first(),
+        pl.col("mce_claim_id").first(),
+        pl.col("claim_frequency").first(),
+        pl.col("original_claim_id").first(),
+        pl.col("total_charge").first().fill_null(0),
+        pl.col("total_paid").first().fill_null(0),
+        pl.col("billing_npi").first(),
+        pl.col("billing_org_name").first(),
+        physical.alias("rows"),
+        line.sum().alias("lines"),
+        pl.col("line_charge").filter(line).fill_null(0).sum().alias("line_charge"),
+        pl.col("line_paid").filter(line).fill_null(0).sum().alias("line_paid"),
+    )
+    types = per["claim_type"].to_list()
+    return ClaimTable(
+        [claim_type_bucket(t) for t in types],
+        per["mce_claim_id"].to_list(),
+        types,
+        per["claim_frequency"].to_list(),
+        per["original_claim_id"].to_list(),
+        per["rows"].to_list(),
+        [1] * per.height,
+        per["lines"].to_list(),
+        per["total_charge"].to_list(),
+        per["total_paid"].to_list(),
+        per["line_charge"].to_list(),
+        per["line_paid"].to_list(),
+        per["billing_npi"].to_list(),
+        per["billing_org_name"].to_list(),
+        [h for _, h in content_hashes(typed)],
+    )
+
+
+class Output:
+    """One accepted-claims output file of a run (an 837 for a claim type, or the NCPDP file)."""
+
+    kind: str
+
+    def __init__(self, outputs: OutputSet, key: str, sender: str) -> None:
+        self.outputs = outputs
+        self.key = key
+        self.sender = sender
+        self.path: Path | None = None
+        #: Claims of the written file that do not balance (a sendpro bug), as (claim id, what).
+        self.unbalanced: list[tuple[str, str]] = []
+
+    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
+        """Write the batch's claims ``ks`` (indexes into ``batch.seqs``); return where each went."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file and give it its final name."""
+        raise NotImplementedError
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        """Validate the written file; problems are sendpro bugs."""
+        raise NotImplementedError
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        """Re-read the file on disk: the accepted totals and the report entry."""
+        raise NotImplementedError
+
+    def keys(self) -> list[str]:
+        """Return every output key this writes (for discarding on failure)."""
+        return [self.key]
+
+
+class _X12Output(Output):
+    """The 837 of one claim type, built from the batches' frames."""
+
+    kind = "837"
+
+    def __init__(
+        self,
+        outputs: OutputSet,
+        bucket: str,
+        settings: PacdrSettings,
+        control: ControlNumbers,
+        clock: Clock,
+        file_name: Callable[[str, dt.date, int], str],
+    ) -> None:
+        env = settings.envelope
+        super().__init__(outputs, f"837{bucket}", f"X12:{env.sender_qualifier}:{env.sender_id}")
+        self.bucket = bucket
+        self.clock = clock
+        self.file_name = file_name
+        self.settings = settings
+        guide = CLAIM_WRITERS[bucket]
+        self.writer = PacdrWriter(outputs.open(self.key, encoding="ascii"), guide, settings, control, clock)
+
+    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
+        wanted = [batch.seqs[k] for k in ks]
+        batch.build(wanted)
+        out = []
+        for seq in wanted:
+            enc = batch.encounters[seq]
+            assert isinstance(enc, Encounter)
+            out.append(self.writer.write(enc))
+        return out
+
+    def close(self) -> None:
+        summary = self.writer.close()
+        self.outputs.rename(self.key, self.file_name(self.key, self.clock().date(), summary.interchange_control))
+        self.path = self.outputs.close(self.key)
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        assert self.path is not None
+        return name_claims(
+            self.path,
+            validate_x12(
+                self.path, project_map_dir(config.map_cache), self.outputs.final_name(self.key), config.validator
+            ),
+        )
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        assert self.path is not None
+        t = tally_837(self.path)
+        self.unbalanced = t.unbalanced
+        digest, size = self.outputs.sha256(self.key)
+        ws = self.writer.summary
+        entry = OutputFile(
+            self.outputs.final_name(self.key),
+            "837",
+            self.bucket,
+            t.claims,
+            t.lines,
+            0,
+            t.segments,
+            t.transactions,
+            ws.interchange_control,
+            ws.group_control,
+            ws.version,
+            digest,
+            size,
+        )
+        return Totals(rows, t.claims, t.lines, t.charge, t.paid, t.line_charge, t.line_paid), entry
+
+
+class _NcpdpOutput(Output):
+    """The NCPDP file of a pharmacy run (and its cross-reference file for batch layouts)."""
+
+    kind = "ncpdp"
+
+    def __init__(
+        self,
+        outputs: OutputSet,
+        layout: NcpdpLayout,
+        settings: NcpdpSettings,
+        batch_number: int,
+        clock: Clock,
+        file_name: str,
+    ) -> None:
+        super().__init__(outputs, "RX.ncpdp", f"NCPDP:{settings.sender_id}")
+        self.layout = layout
+        handle = outputs.open(self.key, encoding="ascii", final_name=file_name)
+        xref = None
+        if layout.batch:
+            xref = outputs.open("RX.xref.csv", final_name=Path(file_name).stem + ".xref.csv")
+        self.writer = NcpdpWriter(handle, layout, settings, batch_number, clock, xref)
+
+    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
+        out = []
+        for k in ks:
+            enc = batch.encounters[batch.seqs[k]]
+            assert isinstance(enc, PharmacyEncounter)
+            out.append(self.writer.write(enc))
+        return out
+
+    def close(self) -> None:
+        self.writer.close()
+        self.path = self.outputs.close(self.key)
+        if self.layout.batch:
+            self.outputs.close("RX.xref.csv")
+
+    def keys(self) -> list[str]:
+        return [self.key, "RX.xref.csv"] if self.layout.batch else [self.key]
+
+    def validate(self, config: RunConfig) -> list[Issue]:
+        assert self.path is not None
+        return validate_ncpdp(self.path, self.layout, self.outputs.final_name(self.key))
+
+    def accepted(self, rows: int) -> tuple[Totals, OutputFile]:
+        assert self.path is not None
+        t = tally_ncpdp(self.path, self.layout)
+        digest, size = self.outputs.sha256(self.key)
+        entry = OutputFile(
+            self.outputs.final_name(self.key),
+            "ncpdp",
+            "RX",
+            t.details,
+            0,
+            0,
+            t.records,
+            version=self.layout.name,
+            interchange_control=self.writer.summary.batch_number,
+            sha256=digest,
+            bytes=size,
+        )
+        return Totals(rows, t.details, 0, t.charge, t.paid, 0, 0), entry
+
+
+def make_outputs(plan: RunPlan, outputs: OutputSet, control: ControlNumbers) -> Callable[[str], Output]:
+    """Return how to open the output of a claim type: an 837 writer, or the NCPDP writer (decided here, once)."""
+    cfg = plan.config
+    if plan.ncpdp is not None:
+        layout, settings = plan.ncpdp
+        name = plan.profile.ncpdp_file_name(plan.now.date())
+
+        def open_ncpdp(bucket: str) -> Output:
+            return _NcpdpOutput(outputs, layout, settings, control.next_interchange(), cfg.clock, name)
+
+        return open_ncpdp
+
+    def open_x12(bucket: str) -> Output:
+        return _X12Output(outputs, bucket, plan.pacdr, control, cfg.clock, plan.profile.file_name)
+
+    return open_x12
+
+
+class IssueSink:
+    """Counts every issue and streams those within the cap to ``errors.jsonl`` and ``errors.csv``."""
+
+    def __init__(self, outputs: OutputSet, counter: IssueCounter, include_values: bool) -> None:
+        self.counter = counter
+        self.formatters = (
+            JsonlFormatter(outputs.open("errors.jsonl"), include_values),
+            CsvFormatter(outputs.open("errors.csv"), include_values),
+        )
+        for f in self.formatters:
+            f.start()
+
+    def emit(self, issue: Issue) -> None:
+        """Count one issue; write it unless the cap is reached."""
+        if self.counter.count(issue):
+            for f in self.formatters:
+                f.handle(issue)
+
+    def stop(self, report: RunReport) -> None:
+        """Finish both files (the CSV/JSONL trailers say how many were left out)."""
+        for f in self.formatters:
+            f.stop(report)
+
+
+class RejectsSink:
+    """The rejects files, one per claim type, in the input's own layout (a valid input to re-run)."""
+
+    def __init__(self, outputs: OutputSet, layout: Layout) -> None:
+        self.outputs = outputs
+        self.layout = layout
+        self.sums = trailer_amount_fields(layout)
+        self.writers: dict[str, RejectsWriter] = {}
+        self._header: str | None = None
+        self._trailer: str | None = None
+
+    @staticmethod
+    def key(bucket: str) -> str:
+        """Return the rejects file name of a claim type bucket."""
+        return f"rejects_{bucket if bucket != UNKNOWN_TYPE else 'unknown'}.txt"
+
+    def begin_file(self, header: str | None, trailer: str | None) -> None:
+        """Take the header and trailer records of the input now being read (a new rejects file copies them)."""
+        self._header, self._trailer = header, trailer
+
+    def write(self, bucket: str, raw: str, amounts: dict[str, int | None]) -> None:
+        """Write one rejected claim's raw records."""
+        writer = self.writers.get(bucket)
+        if writer is None:
+            handle = self.outputs.open(self.key(bucket), encoding=self.layout.encoding)
+            writer = self.writers[bucket] = RejectsWriter(handle, self.layout, self._header, self._trailer)
+        writer.write(raw, amounts)
+
+    def close(self) -> None:
+        """Write the trailers."""
+        for writer in self.writers.values():
+            writer.close()
+
+
+@dataclass
+class Tallies:
+    """Per claim type: input, skipped and accepted totals, the rejected count and the report's statistics."""
+
+    totals_in: dict[str, Totals] = field(default_factory=dict)
+    skipped: dict[str, Totals] = field(default_factory=dict)
+    accepted_rows: dict[str, int] = field(default_factory=dict)
+    rejected_claims: int = 0
+    rows_done: int = 0
+    stats: ClaimStats = field(default_factory=ClaimStats)
+
+    def add(self, table: ClaimTable, k: int, issues: list[Issue], disposition: Disposition) -> Totals:
+        """Count claim ``k`` of a batch; return its totals."""
+        bucket = table.buckets[k]
+        self.stats.record(bucket, table.npis[k], table.names[k], issues)
+        totals = table.totals(k)
+        self.totals_in.setdefault(bucket, Totals()).add(totals)
+        self.rows_done += totals.rows
+        if disposition is Disposition.SKIPPED:
+            self.skipped.setdefault(bucket, Totals()).add(totals)
+        elif disposition is Disposition.REJECTED:
+            self.rejected_claims += 1
+        else:
+            self.accepted_rows[bucket] = self.accepted_rows.get(bucket, 0) + totals.rows
+        return totals
+
+
+class Router:
+    """Sends every settled claim to exactly one place and records it (see the module docstring)."""
+
+    def __init__(
+        self,
+        issues: IssueSink,
+        rejects: RejectsSink,
+        open_output: Callable[[str], Output],
+        journal: RunJournal | None,
+        tallies: Tallies,
+    ) -> None:
+        self.issues = issues
+        self.rejects = rejects
+        self.open_output = open_output
+        self.journal = journal
+        self.tallies = tallies
+        self.outputs: dict[str, Output] = {}
+
+    def route(self, batch: CheckedBatch, table: ClaimTable, start: int, end: int) -> None:
+        """Route the settled claims ``batch.seqs[start:end]``."""
+        by_bucket: dict[str, list[int]] = {}
+        records: list[tuple[int, Totals, str | None]] = []
+        for k in range(start, end):
+            seq = batch.seqs[k]
+            found = batch.issues.get(seq, [])
+            disposition = batch.dispositions[k]
+            totals = self.tallies.add(table, k, found, disposition)
+            for issue in found:
+                self.issues.emit(issue)
+            if disposition is Disposition.SKIPPED:
+                continue
+            if disposition is Disposition.REJECTED:
+                self.rejects.write(table.buckets[k], _raw(batch, seq), self._amounts(batch, seq))
+                records.append((k, totals, ",".join(sorted({i.code for i in found if i.severity is Severity.ERROR}))))
+                continue
+            by_bucket.setdefault(table.buckets[k], []).append(k)
+            records.append((k, totals, None))
+        where: dict[int, tuple[str, str]] = {}
+        for bucket, ks in by_bucket.items():
+            out = self.outputs.get(bucket)
+            if out is None:
+                out = self.outputs[bucket] = self.open_output(bucket)
+            for k, st02 in zip(ks, out.write(batch, ks), strict=True):
+                where[k] = (out.key, st02)
+        if self.journal is None:
+            return
+        # In claim order, as the claims were read: later claims' history lookups see them so.
+        for k, totals, detail in records:
+            claim_id = table.claim_ids[k]
+            if claim_id is None:
+                continue
+            output: str | None = None
+            position: str | None = None
+            if k in where:
+                output, position = where[k]
+            self.journal.add(
+                claim_id,
+                table.claim_types[k] or "?",
+                table.frequencies[k],
+                table.originals[k],
+                table.hashes[k],
+                totals.charge,
+                totals.paid,
+                output,
+                position,
+                detail,
+            )
+
+    def _amounts(self, batch: CheckedBatch, seq: int) -> dict[str, int | None]:
+        """Return the claim-level amounts a fixed-width trailer sums (medical claims only)."""
+        if not self.rejects.sums or batch.model == "pharmacy":
+            return {}
+        first = batch.typed.filter(pl.col("_claim_seq") == seq).head(1)
+        return {name: first[name][0] for name in self.rejects.sums}
+
+    def close(self) -> None:
+        """Close every output and rejects file."""
+        for out in self.outputs.values():
+            out.close()
+        self.rejects.close()
+
+
+def _raw(batch: CheckedBatch, seq: int) -> str:
+    """Return the physical records of claim ``seq`` as read (for its rejects file)."""
+    return "\n".join(batch.typed.filter(pl.col("_claim_seq") == seq)["_raw"].to_list())
