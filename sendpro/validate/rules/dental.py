@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import polars as pl
+
 from sendpro.model.encounter import Encounter
 from sendpro.report.issue import Issue
 from sendpro.validate.rule import RecordRule, Scope
+from sendpro.validate.rules._line_exprs import claim_type_is, is_line
 
 _CDT = re.compile(r"^D[0-9]{4}$")
 # Permanent teeth 1-32, primary teeth A-T, supernumerary permanent 51-82 and primary AS-TS.
@@ -15,6 +18,11 @@ _TOOTH = re.compile(r"^([1-9]|[12][0-9]|3[0-2]|[A-T]|5[1-9]|[67][0-9]|8[0-2]|[A-
 SURFACES = frozenset("MODBLIF")
 #: Oral cavity designation codes (X12 element 1361).
 ORAL_CAVITY_AREAS = frozenset({"00", "01", "02", "09", "10", "20", "30", "40", "L", "R"})
+
+
+def dental_line(condition: pl.Expr) -> pl.Expr:
+    """Return True on the lines of dental claims where ``condition`` (on the line's values) holds."""
+    return (is_line() & claim_type_is("D") & condition).fill_null(False)
 
 
 class _Dental(RecordRule):
@@ -32,6 +40,11 @@ class CdtCode(_Dental):
     code = "SV020"
     name = "line.cdt_code"
     template = "procedure_code is not a CDT code (D and four digits)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Dental lines whose procedure code is not D and four digits."""
+        code = pl.col("procedure_code")
+        return dental_line(code.is_not_null() & ~code.str.contains(_CDT.pattern))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check the CDT format of dental procedure codes."""
@@ -55,6 +68,11 @@ class ToothNumber(_Dental):
     name = "line.tooth_number"
     guard = True
     template = "tooth_number is not a tooth (1-32, A-T, 51-82, AS-TS)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Dental lines whose tooth number is not a universal tooth designation."""
+        tooth = pl.col("tooth_number")
+        return dental_line(tooth.is_not_null() & ~tooth.str.contains(_TOOTH.pattern))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check tooth numbers of dental lines."""
@@ -81,6 +99,13 @@ class ToothSurfaces(_Dental):
     name = "line.tooth_surfaces"
     guard = True
     template = "tooth_surfaces {problem}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Dental lines whose surfaces hold a non-surface or repeated letter, or have no tooth number."""
+        s = pl.col("tooth_surfaces")
+        unknown = s.str.contains(f"[^{''.join(sorted(SURFACES))}]")
+        repeated = pl.any_horizontal(*(s.str.count_matches(letter, literal=True) > 1 for letter in sorted(SURFACES)))
+        return dental_line(s.is_not_null() & (unknown | repeated | pl.col("tooth_number").is_null()))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check the surface letters of dental lines."""
@@ -117,6 +142,11 @@ class OralCavityArea(_Dental):
     name = "line.oral_cavity_area"
     guard = True
     template = "oral_cavity_area is not an oral cavity code (00, 01, 02, 09, 10, 20, 30, 40, L, R)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Dental lines whose oral cavity area is not an X12 oral cavity code."""
+        area = pl.col("oral_cavity_area")
+        return dental_line(area.is_not_null() & ~area.is_in(sorted(ORAL_CAVITY_AREAS)))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check oral cavity designation codes of dental lines."""

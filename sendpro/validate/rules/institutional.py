@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import polars as pl
+
 from sendpro.model.encounter import Encounter
 from sendpro.report.issue import Issue
 from sendpro.validate.rule import RecordRule
+from sendpro.validate.rules._line_exprs import claim_value, is_first, is_line
 
 #: First two digits of the types of bill that are inpatient stays (hospital inpatient, Part A and B).
 INPATIENT_BILL_TYPES = frozenset({"11", "12"})
@@ -16,6 +19,17 @@ def is_inpatient(encounter: Encounter) -> bool:
     """Return True for an institutional claim whose type of bill is 11x or 12x."""
     tob = encounter.header.type_of_bill
     return encounter.claim_type == "I" and tob is not None and tob[:2] in INPATIENT_BILL_TYPES
+
+
+def inpatient_row() -> pl.Expr:
+    """Return :func:`is_inpatient` as an expression on a row's own values (read it on the ``_first`` row)."""
+    tob = pl.col("type_of_bill")
+    return ((pl.col("claim_type") == "I") & tob.str.slice(0, 2).is_in(sorted(INPATIENT_BILL_TYPES))).fill_null(False)
+
+
+def inpatient_claim_lacks(condition: pl.Expr) -> pl.Expr:
+    """Return True on the first row of inpatient claims where ``condition`` (on claim-level values) holds."""
+    return (is_first() & inpatient_row() & condition).fill_null(False)
 
 
 class _Institutional(RecordRule):
@@ -35,6 +49,11 @@ class BillTypeFrequency(_Institutional):
     code = "CL040"
     name = "claim.bill_type_frequency"
     template = "the third digit of type_of_bill ({digit}) differs from claim_frequency {frequency}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Institutional claims whose type of bill's third digit is not the claim frequency."""
+        digit = pl.col("type_of_bill").str.slice(2, 1)
+        return (is_first() & (pl.col("claim_type") == "I") & (digit != pl.col("claim_frequency"))).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare the type of bill's frequency digit with the claim frequency."""
@@ -58,6 +77,10 @@ class InpatientAdmission(_Institutional):
     name = "claim.inpatient_admission"
     template = "inpatient claims (type of bill {tob}x) need {missing}"
 
+    def concerns(self) -> pl.Expr | None:
+        """Inpatient claims without an admission date."""
+        return inpatient_claim_lacks(pl.col("admission_date").is_null())
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Require the admission date on inpatient claims."""
         if is_inpatient(encounter) and encounter.header.admission_date is None:
@@ -75,6 +98,15 @@ class StatementPeriod(_Institutional):
     code = "CL042"
     name = "claim.statement_period"
     template = "{problem}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims (of any type) whose statement period is reversed or has a line dated outside it."""
+        reversed_period = is_first() & (pl.col("statement_to") < pl.col("statement_from"))
+        start, end = claim_value("statement_from"), claim_value("statement_to")
+        known = start.is_not_null() & end.is_not_null()
+        outside = is_line() & known & ~pl.col("line_from_date").is_between(start, end)
+        # Without both ends of the period, or a line date, nothing is checked: fill_null(False).
+        return reversed_period.fill_null(False) | outside.fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check the statement period's order and that line dates lie inside it."""
@@ -106,6 +138,11 @@ class InpatientAttending(_Institutional):
     name = "claim.inpatient_attending"
     template = "inpatient claims need the attending provider (attending_npi and attending_last_name)"
 
+    def concerns(self) -> pl.Expr | None:
+        """Inpatient claims with none of the attending provider's NPI and names."""
+        names = ("attending_npi", "attending_last_name", "attending_first_name")
+        return inpatient_claim_lacks(pl.all_horizontal(*(pl.col(n).is_null() for n in names)))
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Require an attending provider on inpatient claims."""
         if is_inpatient(encounter) and encounter.attending is None:
@@ -122,6 +159,11 @@ class InpatientPresentOnAdmission(_Institutional):
     code = "CL044"
     name = "claim.inpatient_poa"
     template = "dx_{n} needs a present-on-admission indicator (poa_{n}) on inpatient claims"
+
+    def concerns(self) -> pl.Expr | None:
+        """Inpatient claims with a diagnosis lacking its present-on-admission indicator."""
+        unflagged = (pl.col(f"dx_{n}").is_not_null() & pl.col(f"poa_{n}").is_null() for n in range(1, 13))
+        return inpatient_claim_lacks(pl.any_horizontal(*unflagged))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Require a POA indicator for every diagnosis of an inpatient claim."""
@@ -144,6 +186,10 @@ class InpatientAdmittingDiagnosis(_Institutional):
     name = "claim.inpatient_admitting_dx"
     template = "inpatient claims need an admitting diagnosis (admitting_dx)"
 
+    def concerns(self) -> pl.Expr | None:
+        """Inpatient claims without an admitting diagnosis."""
+        return inpatient_claim_lacks(pl.col("admitting_dx").is_null())
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Require the admitting diagnosis on inpatient claims."""
         if is_inpatient(encounter) and encounter.header.admitting_dx is None:
@@ -160,6 +206,11 @@ class ProcedureDate(_Institutional):
     code = "CL046"
     name = "claim.procedure_date"
     template = "icd_pcs_{n} and icd_pcs_date_{n} go together ({missing} is empty)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Institutional claims with a procedure code without its date, or a date without its code."""
+        unpaired = (pl.col(f"icd_pcs_{n}").is_null() != pl.col(f"icd_pcs_date_{n}").is_null() for n in range(1, 7))
+        return (is_first() & (pl.col("claim_type") == "I") & pl.any_horizontal(*unpaired)).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Pair every procedure code with its date."""

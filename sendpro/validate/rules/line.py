@@ -11,6 +11,7 @@ from sendpro.model.fields import Level
 from sendpro.report.issue import Issue
 from sendpro.validate.rule import FrameRule, RecordRule, Scope
 from sendpro.validate.rules._frame import failing_rows
+from sendpro.validate.rules._line_exprs import claim_value, is_line, partly_given
 from sendpro.validate.rules.claim import money
 
 #: Unit types each claim type accepts on its lines.
@@ -31,6 +32,17 @@ class LineBalance(RecordRule):
     name = "line.balance"
     scope = Scope.LINE
     template = "line charge {charge} - paid {paid} = {diff}, but the line adjustments sum to {adj}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Lines with charge, paid and every adjustment's amount whose charge - paid is not the adjustments' sum."""
+        charge, paid = pl.col("line_charge"), pl.col("line_paid")
+        known = charge.is_not_null() & paid.is_not_null()
+        for n in (1, 2, 3):
+            # An adjustment is there when any of its three is; one without an amount skips the line.
+            absent = pl.col(f"line_adj_group_{n}").is_null() & pl.col(f"line_adj_reason_{n}").is_null()
+            known = known & (pl.col(f"line_adj_amount_{n}").is_not_null() | absent)
+        adjusted = pl.sum_horizontal(*(pl.col(f"line_adj_amount_{n}").fill_null(0) for n in (1, 2, 3)))
+        return (is_line() & known & (charge - paid != adjusted)).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check charge - paid = sum of adjustment amounts on every line."""
@@ -64,6 +76,12 @@ class DuplicateLineNumber(RecordRule):
     name = "line.duplicate_number"
     scope = Scope.LINE
     template = "line_number {n} is used twice in the claim (first at line {first_row})"
+
+    def concerns(self) -> pl.Expr | None:
+        """Lines whose line number another line of the claim has too."""
+        number = pl.col("line_number")
+        lines_with_it = is_line().sum().over("_claim_seq", "line_number")
+        return (is_line() & number.is_not_null() & (lines_with_it > 1)).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Find repeated line numbers."""
@@ -135,6 +153,13 @@ class IncompleteLineAdjustment(RecordRule):
     scope = Scope.LINE
     template = "line adjustment {n} needs a group, a reason and an amount (missing: {missing})"
 
+    def concerns(self) -> pl.Expr | None:
+        """Lines with an adjustment given only in part (group, reason or amount missing)."""
+        partial = [
+            partly_given(f"line_adj_group_{n}", f"line_adj_reason_{n}", f"line_adj_amount_{n}") for n in (1, 2, 3)
+        ]
+        return (is_line() & pl.any_horizontal(*partial)).fill_null(False)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check each line adjustment triple."""
         for ln in encounter.lines:
@@ -171,6 +196,10 @@ class LineDateOrder(RecordRule):
     scope = Scope.LINE
     template = "line_to_date is before line_from_date"
 
+    def concerns(self) -> pl.Expr | None:
+        """Lines whose to date is before their from date."""
+        return (is_line() & (pl.col("line_to_date") < pl.col("line_from_date"))).fill_null(False)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare the line's from and to dates."""
         for ln in encounter.lines:
@@ -193,6 +222,15 @@ class UnitTypeForClaimType(RecordRule):
     name = "line.unit_type"
     scope = Scope.LINE
     template = "unit_type {unit} is not used on {type_name} lines (use {allowed})"
+
+    def concerns(self) -> pl.Expr | None:
+        """Lines of professional or institutional claims whose unit type that claim type does not use."""
+        claim_type, unit = claim_value("claim_type"), pl.col("unit_type")
+        wrong = pl.any_horizontal(
+            *((claim_type == code) & ~unit.is_in(sorted(allowed)) for code, allowed in UNIT_TYPES.items())
+        )
+        # A claim of another (or no) type is never checked: fill_null(False).
+        return (is_line() & unit.is_not_null() & wrong).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check SV103 / SV204 against the claim type."""

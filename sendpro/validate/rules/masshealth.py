@@ -26,6 +26,7 @@ from sendpro.references import ENTITY_CATEGORIES, Members, OrderedServices, Prov
 from sendpro.report.issue import Category, Issue, Severity
 from sendpro.validate.rule import FrameRule, RecordRule, Scope
 from sendpro.validate.rules._frame import column_label
+from sendpro.validate.rules._line_exprs import claim_value, is_line
 from sendpro.validate.rules.codesets import CLAIM_DATE, LINE_DATE, is_real_date
 from sendpro.validate.rules.fields import FieldRule
 
@@ -526,6 +527,18 @@ class NewbornUnderOtherId(RecordRule):
     template = "{problem} (edit #10: every encounter carries the member's own MassHealth ID)"
     source = _DQ + " (edit #10)"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims of members over a year old at the first service with a Z38 principal dx or a 017x line."""
+        lines_first = pl.col("line_from_date").filter(is_line()).min().over("_claim_seq")
+        first_service = lines_first.fill_null(claim_value("statement_from"))
+        older = (first_service - claim_value("member_dob")) > pl.duration(days=365)
+        # The principal diagnosis is the first diagnosis given, whichever slot holds it.
+        principal = claim_value(pl.coalesce(*(pl.col(f"dx_{n}") for n in range(1, 13))))
+        nursery = is_line() & pl.col("revenue_code").str.starts_with("017")
+        newborn = principal.str.starts_with("Z38").fill_null(False) | nursery.fill_null(False)
+        # Without a date of birth or a service date nothing is checked: fill_null(False).
+        return (older & newborn).fill_null(False)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare the member's age on the first service date with newborn-only codes."""
         dob = encounter.member.dob
@@ -566,6 +579,12 @@ class LinesIncomplete(RecordRule):
     category = Category.BUSINESS
     template = "line(s) {missing} are missing (lines run 1 to {last}); send every line, zero-paid included (edit #11)"
     source = _DQ + "; MCE contract data requirements (edit #11)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose distinct line numbers are fewer than the highest one (numbers are 1 or more)."""
+        numbers = pl.col("line_number").filter(is_line() & pl.col("line_number").is_not_null())
+        # A claim without line numbers is never reported: fill_null(False).
+        return (numbers.n_unique().over("_claim_seq") < numbers.max().over("_claim_seq")).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Report line numbers missing between 1 and the highest."""
