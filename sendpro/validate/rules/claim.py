@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import polars as pl
+
 from sendpro.model.encounter import Cents, Encounter
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
+from sendpro.validate.rules._exprs import (
+    FIRST,
+    LINE,
+    any_given,
+    any_missing,
+    by_claim_type,
+    head,
+    is_in,
+    line_count,
+    line_nulls,
+    line_sum,
+)
 
 
 def money(cents: Cents) -> str:
@@ -41,6 +55,12 @@ class FrequencyForType(RecordRule):
     source = "MassHealth SENDPro data quality (edit #1)"
     template = "claim_frequency {frequency} is not allowed for {type_name} claims (allowed: {allowed})"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose frequency is given and not one their (known) claim type allows."""
+        freq = pl.col("claim_frequency")
+        wrong = by_claim_type({ct: ~is_in(freq, allowed) for ct, allowed in FREQUENCIES.items()})
+        return FIRST & freq.is_not_null() & wrong
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check CLM05-3 against the claim type."""
         h = encounter.header
@@ -71,6 +91,10 @@ class ContractType(RecordRule):
     source = "MassHealth SENDPro data quality (edit #2)"
     template = "contract_type {ct} is not one of 01-06, 09"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims with a contract type outside the accepted set."""
+        return FIRST & pl.col("contract_type").is_not_null() & ~is_in("contract_type", CONTRACT_TYPES)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check CN101 against the accepted set."""
         ct = encounter.header.contract_type
@@ -91,6 +115,15 @@ class OriginalForAdjustment(RecordRule):
     name = "claim.original_missing"
     source = "MassHealth SENDPro (edit #9)"
     template = "a {what} (claim_frequency {frequency}) {problem}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Replacements and voids without an original claim id, or naming their own id."""
+        original = pl.col("original_claim_id")
+        return (
+            FIRST
+            & is_in("claim_frequency", ("7", "8"))
+            & (original.is_null() | original.eq_missing(pl.col("mce_claim_id")))
+        )
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check that frequency 7/8 carries an original claim id other than its own."""
@@ -126,6 +159,15 @@ class OriginalOnOriginal(RecordRule):
     severity = Severity.WARNING
     template = "original_claim_id is only used with claim_frequency 7 or 8; it is ignored"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims of a frequency other than 7 or 8 that name an original claim id."""
+        return (
+            FIRST
+            & pl.col("claim_frequency").is_not_null()
+            & ~is_in("claim_frequency", ("7", "8"))
+            & pl.col("original_claim_id").is_not_null()
+        )
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn about an original claim id on a non-adjustment."""
         h = encounter.header
@@ -144,6 +186,10 @@ class TotalChargeBalance(RecordRule):
     code = "CL015"
     name = "claim.total_charge_balance"
     template = "total_charge {total} is not the sum of the line charges {lines} (difference {diff})"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims with a total charge, lines that all have a charge, and a sum that differs."""
+        return _unbalanced("total_charge", "line_charge")
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare CLM02 with the sum of the line charges."""
@@ -173,6 +219,10 @@ class TotalPaidBalance(RecordRule):
     name = "claim.total_paid_balance"
     template = "total_paid {total} is not the sum of the line paid amounts {lines} (difference {diff})"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims with a total paid, lines that all have a paid amount, and a sum that differs."""
+        return _unbalanced("total_paid", "line_paid")
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare AMT*D with the sum of the line paid amounts."""
         total = encounter.header.total_paid
@@ -190,6 +240,20 @@ class TotalPaidBalance(RecordRule):
             )
 
 
+def _unbalanced(total: str, line: str) -> pl.Expr:
+    """Return True on the first row of claims whose ``total`` is given but not the sum of the lines' ``line``.
+
+    Only claims with at least one line, every line having ``line``, are compared.
+    """
+    return (
+        FIRST
+        & pl.col(total).is_not_null()
+        & (line_count() > 0)
+        & (line_nulls(line) == 0)
+        & (line_sum(line) != pl.col(total))
+    )
+
+
 class DeniedClaim(RecordRule):
     """A denied claim pays something, or a line of it carries no adjustment.
 
@@ -203,6 +267,13 @@ class DeniedClaim(RecordRule):
     code = "CL017"
     name = "claim.denied"
     template = "{problem}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Denied claims that pay something (first row) or have a line without any adjustment."""
+        denied = (head("claim_status") == "D").fill_null(False)
+        pays = FIRST & (pl.col("total_paid").fill_null(0) != 0)
+        bare_line = LINE & ~any_given(_LINE_ADJUSTMENT_COLUMNS)
+        return denied & (pays | bare_line)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check paid amounts and adjustments of denied claims."""
@@ -226,6 +297,10 @@ class DeniedClaim(RecordRule):
                 )
 
 
+#: Every column of a line's adjustments: a line has an adjustment when one of them is given.
+_LINE_ADJUSTMENT_COLUMNS = tuple(f"line_adj_{part}_{n}" for n in (1, 2, 3) for part in ("group", "reason", "amount"))
+
+
 class TooManyLines(RecordRule):
     """The claim has more service lines than one 837 claim may carry.
 
@@ -240,6 +315,10 @@ class TooManyLines(RecordRule):
     guard = True
     name = "claim.too_many_lines"
     template = "the claim has {n} service lines; an 837{kind} claim carries at most {max}"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims with more lines than their (known) claim type's maximum."""
+        return FIRST & by_claim_type({ct: line_count() > most for ct, most in MAX_LINES.items()})
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Count the lines against the claim type's maximum."""
@@ -258,6 +337,11 @@ class IncompleteClaimAdjustment(RecordRule):
     code = "CL021"
     name = "claim.adjustment_incomplete"
     template = "claim adjustment {n} needs a group, a reason and an amount (missing: {missing})"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims with a claim adjustment partly given (some of group, reason, amount empty)."""
+        triples = [[f"claim_adj_{part}_{n}" for part in ("group", "reason", "amount")] for n in (1, 2)]
+        return FIRST & pl.any_horizontal(*(any_given(t) & any_missing(t) for t in triples))
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check that each claim adjustment triple is complete."""
@@ -304,6 +388,14 @@ class ClaimTypeWithoutOutput(RecordRule):
     name = "claim.type_without_output"
     template = "claim type {ct} has no 837 output in this version of sendpro"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims of a type outside the run's writable types (none when the run does not say)."""
+        assert self.context is not None
+        writable = self.context.extra.get("writable_types")
+        if writable is None:
+            return pl.lit(False)
+        return FIRST & pl.col("claim_type").is_not_null() & ~is_in("claim_type", writable)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Reject claims whose type this run cannot write."""
         assert self.context is not None
@@ -326,6 +418,11 @@ class MemberAddressIncomplete(RecordRule):
     name = "member.address_incomplete"
     severity = Severity.WARNING
     template = "the member address is not sent: {missing} empty"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose member address is partly filled."""
+        parts = ("member_address", "member_city", "member_state", "member_zip")
+        return FIRST & any_given(parts) & any_missing(parts)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn when the member address is partly filled."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
+import polars as pl
+
 from sendpro.model.encounter import Encounter
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
+from sendpro.validate.rules._exprs import FIRST, LINE, any_given, any_missing, npi_invalid
 
 
 @lru_cache(maxsize=65536)
@@ -51,6 +54,13 @@ class NpiCheckDigit(RecordRule):
     source = "NPI standard (45 CFR 162.406); MassHealth SENDPro data quality (edit #5)"
     template = "{column} has an invalid check digit: it is not a valid NPI"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims with an invalid claim-level NPI (first row) or line rendering NPI (a line)."""
+        # A claim-level NPI given makes its provider present (Encounter.providers()).
+        roles = ("billing", "rendering", "referring", "attending", "facility")
+        claim_level = pl.any_horizontal(*(npi_invalid(f"{role}_npi") for role in roles))
+        return (FIRST & claim_level) | (LINE & npi_invalid("line_rendering_npi"))
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check every NPI on the encounter."""
         for p in encounter.providers():
@@ -84,6 +94,15 @@ class ProviderIncomplete(RecordRule):
     name = "provider.incomplete"
     template = "the {role} provider needs both {role}_npi and {role}_last_name ({missing} is empty)"
 
+    def concerns(self) -> pl.Expr | None:
+        """Claims naming a rendering, referring or attending provider without its NPI or last name."""
+        roles = ("rendering", "referring", "attending")
+        half = [
+            any_given((f"{r}_npi", f"{r}_last_name", f"{r}_first_name")) & any_missing((f"{r}_npi", f"{r}_last_name"))
+            for r in roles
+        ]
+        return FIRST & pl.any_horizontal(*half)
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Check that each named provider has an NPI and a last name."""
         for p in (encounter.rendering, encounter.referring, encounter.attending):
@@ -112,6 +131,11 @@ class FacilityIncomplete(RecordRule):
     name = "provider.facility_incomplete"
     severity = Severity.WARNING
     template = "the service facility is not sent: {missing} empty"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims with some facility column given (the facility is present) and a sent one empty."""
+        sent = ("facility_name", "facility_address", "facility_city", "facility_state", "facility_zip")
+        return FIRST & any_given(("facility_npi", *sent)) & any_missing(sent)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn when facility columns are partly filled."""

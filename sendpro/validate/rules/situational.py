@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import polars as pl
+
 from sendpro.model.encounter import Encounter
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.rule import RecordRule
+from sendpro.validate.rules._exprs import FIRST, LINE, any_given, head, is_in, line_min, line_sum
 from sendpro.validate.rules.claim import money
 from sendpro.validate.rules.institutional import INPATIENT_BILL_TYPES, is_inpatient
 
 #: Patient status (CL103) ``30``: still a patient, so no discharge yet.
 STILL_A_PATIENT = "30"
+
+
+def _inpatient(claim_type: pl.Expr, type_of_bill: pl.Expr) -> pl.Expr:
+    """Return ``is_inpatient`` of a claim's type and type of bill (never null)."""
+    return (claim_type == "I").fill_null(False) & is_in(type_of_bill.str.slice(0, 2), INPATIENT_BILL_TYPES)
 
 
 class OutpatientLineDate(RecordRule):
@@ -34,6 +42,13 @@ class OutpatientLineDate(RecordRule):
     claim_types = frozenset({"I"})
     template = "line {line} of an outpatient claim (type of bill {tob}) has no service date"
     source = "ASC X12 837I (005010X223A2/X299A1) 2400 DTP*472; input-layout.md (S)"
+
+    def concerns(self) -> pl.Expr | None:
+        """Lines without a service date of institutional claims with a type of bill that is not inpatient."""
+        tob = head("type_of_bill")
+        institutional = (head("claim_type") == "I").fill_null(False)
+        outpatient = institutional & tob.is_not_null() & ~is_in(tob.str.slice(0, 2), INPATIENT_BILL_TYPES)
+        return outpatient & LINE & pl.col("line_from_date").is_null()
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Require a service date on outpatient lines."""
@@ -69,6 +84,18 @@ class DischargeHour(RecordRule):
     template = "a final inpatient claim with patient status {status} (discharged) has no discharge_hour"
     source = "ASC X12 837I 2300 DTP*096; input-layout.md (S)"
 
+    def concerns(self) -> pl.Expr | None:
+        """Final inpatient claims with a discharged patient status and no discharge hour."""
+        status = pl.col("patient_status")
+        return (
+            FIRST
+            & _inpatient(pl.col("claim_type"), pl.col("type_of_bill"))
+            & is_in("claim_frequency", ("1", "4", "7"))
+            & status.is_not_null()
+            & (status != STILL_A_PATIENT)
+            & pl.col("discharge_hour").is_null()
+        )
+
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Warn on final inpatient claims without a discharge hour."""
         h = encounter.header
@@ -89,6 +116,12 @@ class BornAfterService(RecordRule):
     name = "claim.born_after_service"
     template = "member_dob is after the date of service {dos}"
     source = "SNIP type 4 (inter-segment situational); input-layout.md"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims whose date of birth is after the earliest line service date or statement start."""
+        earliest = pl.min_horizontal(line_min("line_from_date"), pl.col("statement_from"))
+        # No date of birth or no date at all: nothing to compare.
+        return FIRST & (pl.col("member_dob") > earliest).fill_null(False)
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare the date of birth with the earliest service date."""
@@ -119,6 +152,16 @@ class ClaimAdjustmentBalance(RecordRule):
         "an amount is counted twice or missing"
     )
     source = "ASC X12 837 COB balancing (2320/2430 CAS); input-layout.md balancing"
+
+    def concerns(self) -> pl.Expr | None:
+        """Claims with totals and a claim adjustment whose adjustments do not make charge - paid."""
+        claim_adj = [f"claim_adj_{part}_{n}" for n in (1, 2) for part in ("group", "reason", "amount")]
+        claim = pl.sum_horizontal(pl.col("claim_adj_amount_1").fill_null(0), pl.col("claim_adj_amount_2").fill_null(0))
+        lines = line_sum(pl.sum_horizontal(*(pl.col(f"line_adj_amount_{n}").fill_null(0) for n in (1, 2, 3))))
+        charge, paid = pl.col("total_charge"), pl.col("total_paid")
+        return (
+            FIRST & charge.is_not_null() & paid.is_not_null() & any_given(claim_adj) & (claim + lines != charge - paid)
+        )
 
     def check(self, encounter: Encounter) -> Iterator[Issue]:
         """Compare the claim's charge - paid with every adjustment."""
