@@ -255,6 +255,13 @@ def cli() -> None:
     help="Input lines parsed per batch (bounds memory).",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes checking batches [default: the cores available]; the output is the same for any "
+    "number. Inputs under 20,000 rows and pharmacy runs are checked in-process.",
+)
+@click.option(
     "--ncpdp-profile",
     "ncpdp_layout",
     default=DEFAULT_NCPDP_LAYOUT,
@@ -284,6 +291,7 @@ def convert(
     max_issues: int,
     control_number: int | None,
     batch_lines: int,
+    jobs: int | None,
     ncpdp_layout: str,
     ledger_path: Path | None,
     no_ledger: bool,
@@ -322,6 +330,7 @@ def convert(
         include_values=include_values,
         max_issues=max_issues,
         chunk_lines=batch_lines,
+        jobs=jobs,
         encoding=encoding,
         control_numbers=SequentialControlNumbers(control_number) if control_number and no_ledger else None,
         control_start=control_number,

@@ -61,6 +61,9 @@ class RunConfig:
         codesets: configured code lists by code set name (see :mod:`sendpro.codesets`).
         providers / members: the optional reference files (see :mod:`sendpro.references`).
         ordered_services: replaces the bundled ordered-services ranges (edit 1200).
+        jobs: worker processes that check and prepare batches (None: the cores
+            available; 1: none). Inputs under 20,000 rows and pharmacy runs are
+            checked in-process. The output is the same for every value.
     """
 
     layout: str | None = None
@@ -89,3 +92,4 @@ class RunConfig:
     providers: Path | None = None
     members: Path | None = None
     ordered_services: Path | None = None
+    jobs: int | None = None

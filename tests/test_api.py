@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -9,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from sendpro import api
-from sendpro.convert import sinks
+from sendpro.convert import prepare, sinks
 from sendpro.errors import InputFileError, OutputValidationError, ProfileError, ReconciliationError, UsageError
 from sendpro.flatfile.layout import load_layout
 from sendpro.flatfile.tally import tally_file
 from sendpro.model.typing import clean_text
 from sendpro.sample import COLUMNS, write_sample
-from sendpro.x12.claim_837p import Claim837P
 from sendpro.x12.scan import X12Tally, iter_segments, tally_837
 from tests.helpers import claim_rows, mce_text, test_config, write_mce
 
@@ -310,8 +310,8 @@ def test_a_failing_run_leaves_no_files(tmp_path: Path, monkeypatch: pytest.Monke
     _sample(src, 50)
     original = sinks.Router.route
 
-    def explode(self, batch, table, start, end):  # type: ignore[no-untyped-def]
-        original(self, batch, table, start, start + (end - start) // 2)  # half the claims are written ...
+    def explode(self, prepared, start, end):  # type: ignore[no-untyped-def]
+        original(self, prepared, start, start + (end - start) // 2)  # half the claims are written ...
         raise RuntimeError("disk full")  # ... then the disk fills
 
     monkeypatch.setattr(sinks.Router, "route", explode)
@@ -335,14 +335,18 @@ def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = write_mce(tmp_path / "in.txt", claim_rows())
-    original = Claim837P.write_claim
+    original = prepare.claim_blocks
 
-    def broken(self, enc):  # type: ignore[no-untyped-def]
-        n = original(self, enc)
-        self.w.segment("DMG", "D8", "20261399", "F")  # a segment the map does not allow here
-        return n
+    def broken(typed, claim_type, settings):  # type: ignore[no-untyped-def]
+        found = original(typed, claim_type, settings)
+        # A segment the map does not allow at the end of each claim.
+        return dataclasses.replace(
+            found,
+            claim=[text + "DMG*D8*20261399*F~\n" for text in found.claim],
+            claim_segments=[n + 1 for n in found.claim_segments],
+        )
 
-    monkeypatch.setattr(Claim837P, "write_claim", broken)
+    monkeypatch.setattr(prepare, "claim_blocks", broken)
     with pytest.raises(OutputValidationError, match="not published"):
         api.convert_files([src], tmp_path / "out", test_config())
     files = _files(tmp_path / "out")

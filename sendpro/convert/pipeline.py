@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sendpro.config import RunConfig
+from sendpro.convert.check import checked, start_pool, worker_count
 from sendpro.convert.plan import make_plan
 from sendpro.convert.preflight import open_readers, preflight
 from sendpro.convert.publish import Faults, LedgerRun, rule_stats, write_reports
 from sendpro.convert.selfcheck import selfcheck
-from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, claim_table, make_outputs
+from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, make_outputs
+from sendpro.convert.workers import BatchPool
 from sendpro.errors import OutputValidationError, ReconciliationError, SendproError
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet
 from sendpro.report.issue import Issue
@@ -60,6 +62,7 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
     report.layout, report.profile, report.usage = plan.layout.name, plan.profile.name, plan.pacdr.envelope.usage
     readers = []
     outputs: OutputSet | None = None
+    pool: BatchPool | None = None
     try:
         readers = open_readers(plan)
         report.inputs = preflight(plan, readers)
@@ -77,21 +80,25 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
         )
         engine = ValidationEngine(plan.rules, forbidden=plan.forbidden)
         rows_total = sum(i.rows for i in report.inputs)
+        jobs = worker_count(plan, rows_total)
+        pool = start_pool(plan, jobs) if jobs else None
         faults.at("after-scan")
         for reader, summary in zip(readers, report.inputs, strict=True):
             router.rejects.begin_file(reader.header_text(), reader.scan().trailer_record)
-            for item in engine.run_batches(reader, plan.resources.for_rules()):
+            for item in checked(plan, engine, reader, pool):
                 if isinstance(item, Issue):
                     issues.emit(item)
                     continue
-                table = claim_table(item)
-                engine.settle(item, functools.partial(router.route, item, table))
-                for bucket in table.buckets:
+                engine.settle(item.batch, functools.partial(router.route, item))
+                for bucket in item.table.buckets:
                     summary.claims_by_type[bucket] = summary.claims_by_type.get(bucket, 0) + 1
                 if cfg.progress is not None:
                     cfg.progress(tallies.rows_done, rows_total)
                 if tallies.rows_done >= rows_total // 2:
                     faults.at("mid-run")
+        if pool is not None:
+            pool.close()
+            pool = None
         router.close()
         found = selfcheck(plan, router, tallies, outputs, report, issues.emit)
         issues.stop(report)
@@ -141,6 +148,8 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
         ledger.fail(exc)
         raise
     finally:
+        if pool is not None:
+            pool.close()
         for reader in readers:
             reader.close()
         ledger.close()

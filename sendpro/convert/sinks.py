@@ -20,13 +20,11 @@ import polars as pl
 
 from sendpro.config import RunConfig
 from sendpro.convert.plan import RunPlan
+from sendpro.convert.prepare import ClaimTable, Prepared
 from sendpro.flatfile.layout import Layout
 from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
-from sendpro.flatfile.tally import UNKNOWN_TYPE, claim_type_bucket
-from sendpro.ledger.framehash import content_hashes
-from sendpro.ledger.history import content_hash
+from sendpro.flatfile.tally import UNKNOWN_TYPE
 from sendpro.ledger.journal import RunJournal
-from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter
 from sendpro.ncpdp.layout import NcpdpLayout
 from sendpro.ncpdp.reader import tally_ncpdp
@@ -39,111 +37,10 @@ from sendpro.report.issue import Issue, Severity
 from sendpro.report.report import ClaimStats, IssueCounter, OutputFile, RunReport, Totals
 from sendpro.validate.engine import CheckedBatch, Disposition
 from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
-from sendpro.x12.claim_837d import Claim837D
-from sendpro.x12.claim_837i import Claim837I
-from sendpro.x12.claim_837p import Claim837P
 from sendpro.x12.envelope import Clock, ControlNumbers
+from sendpro.x12.frame_writer import FramePacdrWriter
 from sendpro.x12.scan import name_claims, tally_837
-from sendpro.x12.writer import ClaimWriter, PacdrSettings, PacdrWriter
-
-#: The 837 claim writer of each claim type.
-CLAIM_WRITERS: dict[str, type[ClaimWriter]] = {"P": Claim837P, "I": Claim837I, "D": Claim837D}
-
-
-@dataclass(slots=True)
-class ClaimTable:
-    """Claim-level values of one batch, one entry per claim, aligned with the batch's ``seqs``."""
-
-    buckets: list[str]
-    claim_ids: list[str | None]
-    claim_types: list[str | None]
-    frequencies: list[str | None]
-    originals: list[str | None]
-    rows: list[int]
-    claims: list[int]
-    lines: list[int]
-    charge: list[int]
-    paid: list[int]
-    line_charge: list[int]
-    line_paid: list[int]
-    npis: list[str | None]
-    names: list[str | None]
-    #: Content hash per claim (for the journal); filled for medical batches from the frame.
-    hashes: list[str] = field(default_factory=list)
-
-    def totals(self, k: int) -> Totals:
-        """Return claim ``k``'s control totals."""
-        return Totals(
-            self.rows[k],
-            self.claims[k],
-            self.lines[k],
-            self.charge[k],
-            self.paid[k],
-            self.line_charge[k],
-            self.line_paid[k],
-        )
-
-
-def claim_table(batch: CheckedBatch) -> ClaimTable:
-    """Return the claim-level values of a checked batch (medical: from the frame; pharmacy: its encounters)."""
-    typed = batch.typed
-    physical = (pl.col("_raw").str.count_matches("\n") + 1).sum()
-    if batch.model == "pharmacy":
-        per = typed.group_by("_claim_seq", maintain_order=True).agg(physical.alias("rows"))
-        rows = per["rows"].to_list()
-        encs = [batch.encounters[s] for s in batch.seqs]
-        table = ClaimTable([], [], [], [], [], rows, [], [], [], [], [], [], [], [])
-        for enc in encs:
-            assert isinstance(enc, PharmacyEncounter)
-            table.buckets.append(claim_type_bucket(enc.claim_type))
-            table.claim_ids.append(enc.claim_id)
-            table.claim_types.append(enc.claim_type)
-            table.frequencies.append(enc.frequency)
-            table.originals.append(enc.original_claim_id)
-            # Each pharmacy row is a claim, also when it repeats a claim id (RX020).
-            table.claims.append(len(enc.rows))
-            table.lines.append(0)
-            table.charge.append((enc.gross_amount_due or 0) + enc.repeated_charge)
-            table.paid.append((enc.total_amount_paid or 0) + enc.repeated_paid)
-            table.line_charge.append(0)
-            table.line_paid.append(0)
-            table.npis.append(enc.pharmacy_npi)
-            table.names.append(None)
-            table.hashes.append(content_hash(enc))
-        return table
-    line = ~pl.col("_nolines")
-    per = typed.group_by("_claim_seq", maintain_order=True).agg(
-        pl.col("claim_type").first(),
-        pl.col("mce_claim_id").first(),
-        pl.col("claim_frequency").first(),
-        pl.col("original_claim_id").first(),
-        pl.col("total_charge").first().fill_null(0),
-        pl.col("total_paid").first().fill_null(0),
-        pl.col("billing_npi").first(),
-        pl.col("billing_org_name").first(),
-        physical.alias("rows"),
-        line.sum().alias("lines"),
-        pl.col("line_charge").filter(line).fill_null(0).sum().alias("line_charge"),
-        pl.col("line_paid").filter(line).fill_null(0).sum().alias("line_paid"),
-    )
-    types = per["claim_type"].to_list()
-    return ClaimTable(
-        [claim_type_bucket(t) for t in types],
-        per["mce_claim_id"].to_list(),
-        types,
-        per["claim_frequency"].to_list(),
-        per["original_claim_id"].to_list(),
-        per["rows"].to_list(),
-        [1] * per.height,
-        per["lines"].to_list(),
-        per["total_charge"].to_list(),
-        per["total_paid"].to_list(),
-        per["line_charge"].to_list(),
-        per["line_paid"].to_list(),
-        per["billing_npi"].to_list(),
-        per["billing_org_name"].to_list(),
-        [h for _, h in content_hashes(typed)],
-    )
+from sendpro.x12.writer import PacdrSettings
 
 
 class Output:
@@ -159,8 +56,8 @@ class Output:
         #: Claims of the written file that do not balance (a sendpro bug), as (claim id, what).
         self.unbalanced: list[tuple[str, str]] = []
 
-    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
-        """Write the batch's claims ``ks`` (indexes into ``batch.seqs``); return where each went."""
+    def write(self, prepared: Prepared, ks: Sequence[int]) -> list[str]:
+        """Write the batch's claims ``ks`` (indexes into its ``seqs``, in order); return where each went."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -200,18 +97,12 @@ class _X12Output(Output):
         self.clock = clock
         self.file_name = file_name
         self.settings = settings
-        guide = CLAIM_WRITERS[bucket]
-        self.writer = PacdrWriter(outputs.open(self.key, encoding="ascii"), guide, settings, control, clock)
+        self.writer = FramePacdrWriter(outputs.open(self.key, encoding="ascii"), bucket, settings, control, clock)
 
-    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
-        wanted = [batch.seqs[k] for k in ks]
-        batch.build(wanted)
-        out = []
-        for seq in wanted:
-            enc = batch.encounters[seq]
-            assert isinstance(enc, Encounter)
-            out.append(self.writer.write(enc))
-        return out
+    def write(self, prepared: Prepared, ks: Sequence[int]) -> list[str]:
+        blocks = prepared.blocks[self.bucket]
+        at = prepared.block_index(self.bucket)
+        return self.writer.write(blocks, indices=[at[prepared.batch.seqs[k]] for k in ks])
 
     def close(self) -> None:
         summary = self.writer.close()
@@ -273,8 +164,9 @@ class _NcpdpOutput(Output):
             xref = outputs.open("RX.xref.csv", final_name=Path(file_name).stem + ".xref.csv")
         self.writer = NcpdpWriter(handle, layout, settings, batch_number, clock, xref)
 
-    def write(self, batch: CheckedBatch, ks: Sequence[int]) -> list[str]:
+    def write(self, prepared: Prepared, ks: Sequence[int]) -> list[str]:
         out = []
+        batch = prepared.batch
         for k in ks:
             enc = batch.encounters[batch.seqs[k]]
             assert isinstance(enc, PharmacyEncounter)
@@ -435,8 +327,9 @@ class Router:
         self.tallies = tallies
         self.outputs: dict[str, Output] = {}
 
-    def route(self, batch: CheckedBatch, table: ClaimTable, start: int, end: int) -> None:
-        """Route the settled claims ``batch.seqs[start:end]``."""
+    def route(self, prepared: Prepared, start: int, end: int) -> None:
+        """Route the settled claims ``seqs[start:end]`` of a prepared batch."""
+        batch, table = prepared.batch, prepared.table
         by_bucket: dict[str, list[int]] = {}
         records: list[tuple[int, Totals, str | None]] = []
         for k in range(start, end):
@@ -459,7 +352,7 @@ class Router:
             out = self.outputs.get(bucket)
             if out is None:
                 out = self.outputs[bucket] = self.open_output(bucket)
-            for k, st02 in zip(ks, out.write(batch, ks), strict=True):
+            for k, st02 in zip(ks, out.write(prepared, ks), strict=True):
                 where[k] = (out.key, st02)
         if self.journal is None:
             return

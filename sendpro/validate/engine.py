@@ -26,7 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from sendpro.flatfile.reader import KIND_OTHER, FlatFileReader
+from sendpro.flatfile.layout import Layout
+from sendpro.flatfile.reader import KIND_OTHER, Batch, FlatFileReader
 from sendpro.model.build import iter_encounters
 from sendpro.model.catalog import Catalog
 from sendpro.model.encounter import Encounter
@@ -108,6 +109,15 @@ class ClaimResult:
         return self.raw.count("\n") + 1 if self.raw else 0
 
 
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What the rules are told of the file being checked (from the first pass)."""
+
+    name: str
+    expected_fields: int
+    claims: int
+
+
 #: Called by :meth:`ValidationEngine.settle` with ``(start, end)``: the claims ``seqs[start:end]`` are final.
 Settled = Callable[[int, int], None]
 
@@ -125,24 +135,30 @@ class ValidationEngine:
         self._active: RuleSet = rules
 
     # -- the file ----------------------------------------------------------------------------
-    def run_batches(
-        self, reader: FlatFileReader, extra: dict[str, Any] | None = None
-    ) -> Iterator[CheckedBatch | Issue]:
-        """Yield every batch of ``reader``'s file checked by the batch-local rules, and file-level issues.
-
-        Each batch must be settled (:meth:`settle`) before the next one is asked
-        for: the ordered rules of a batch read what the run routed before it.
-        """
+    def open_file(self, reader: FlatFileReader, extra: dict[str, Any] | None = None) -> tuple[FileFacts, list[Issue]]:
+        """Start the rules on ``reader``'s file; return its facts and the issues of its header (unknown columns)."""
         info = reader.open()
-        scan = reader.scan()
+        facts = FileFacts(reader.name, info.expected_fields, reader.scan().claims)
+        rules = self.begin_file(facts, reader.layout, extra, reader.claim_facts)
+        found = list(rules.unknown_column.check_input(info)) if rules.unknown_column is not None else []
+        return facts, found
+
+    def begin_file(
+        self,
+        facts: FileFacts,
+        layout: Layout,
+        extra: dict[str, Any] | None = None,
+        claim_facts: Callable[[str], tuple[str | None, int] | None] | None = None,
+    ) -> RuleSet:
+        """Start every rule on a file (in a worker: with the facts the parent's first pass found)."""
         context = RuleContext(
-            file=reader.name,
-            layout=reader.layout,
+            file=facts.name,
+            layout=layout,
             forbidden=self.forbidden,
             extra={
-                "expected_fields": info.expected_fields,
-                "claims": scan.claims,
-                "claim_facts": reader.claim_facts,
+                "expected_fields": facts.expected_fields,
+                "claims": facts.claims,
+                "claim_facts": claim_facts,
                 **(extra or {}),
             },
         )
@@ -151,14 +167,32 @@ class ValidationEngine:
         self._active = rules
         for rule in rules.all:
             rule.start(context)
-        if rules.unknown_column is not None:
-            yield from rules.unknown_column.check_input(info)
-        for batch in reader.iter_batches():
-            if rules.blank_line is not None and batch.blank_lines:
-                yield from rules.blank_line.check_lines(batch.blank_lines)
-            yield self.check_batch(reader.name, batch.frame, info.expected_fields, reader.layout.catalog)
-        for rule in rules.all:
+        return rules
+
+    def blank_issues(self, batch: Batch) -> list[Issue]:
+        """Return the issues of the blank lines the reader skipped in ``batch``."""
+        rule = self._active.blank_line
+        return list(rule.check_lines(batch.blank_lines)) if rule is not None and batch.blank_lines else []
+
+    def end_file(self) -> Iterator[Issue]:
+        """Yield what the rules found only at the end of the file."""
+        for rule in self._active.all:
             yield from rule.finish()
+
+    def run_batches(
+        self, reader: FlatFileReader, extra: dict[str, Any] | None = None
+    ) -> Iterator[CheckedBatch | Issue]:
+        """Yield every batch of ``reader``'s file checked by the batch-local rules, and file-level issues.
+
+        Each batch must be settled (:meth:`settle`) before the next one is asked
+        for: the ordered rules of a batch read what the run routed before it.
+        """
+        facts, found = self.open_file(reader, extra)
+        yield from found
+        for batch in reader.iter_batches():
+            yield from self.blank_issues(batch)
+            yield self.check_batch(facts.name, batch.frame, facts.expected_fields, reader.layout.catalog)
+        yield from self.end_file()
 
     def run(self, reader: FlatFileReader, extra: dict[str, Any] | None = None) -> Iterator[ClaimResult | Issue]:
         """Yield every claim of ``reader``'s file (and file-level issues) once, with its encounter."""
@@ -288,13 +322,31 @@ class ValidationEngine:
                 wanted = {s for seqs in chosen if seqs is not None for s in seqs}
                 concerned = [k for k, seq in enumerate(batch.seqs) if seq in wanted]
             batch.build([batch.seqs[k] for k in concerned])
-        start = 0
+        ids, originals = _claim_keys(batch) if concerned else ([], [])
+        start = filled = 0
+        waiting_ids: set[str] = set()
+        waiting_originals: set[str] = set()
         for k in concerned:
-            if k > start:
+            # Claims start..k-1 are checked but not yet routed. The ordered rules read the history of
+            # a claim's own id and of its original (and the adjustments naming that original), so
+            # claim k waits for them to be routed only when one of them shares such an id.
+            for j in range(filled, k):
+                if ids[j] is not None:
+                    waiting_ids.add(ids[j])  # type: ignore[arg-type]
+                if originals[j] is not None:
+                    waiting_originals.add(originals[j])  # type: ignore[arg-type]
+            filled = k
+            own, original = ids[k], originals[k]
+            if k > start and (
+                own in waiting_ids
+                or (original is not None and (original in waiting_ids or original in waiting_originals))
+            ):
                 self._finalize(batch, start, k)
                 settled(start, k)
                 yield
                 start = k
+                waiting_ids.clear()
+                waiting_originals.clear()
             seq = batch.seqs[k]
             encounter = batch.encounters[seq]
             for rule, seqs in zip(ordered, chosen, strict=True):
@@ -302,10 +354,6 @@ class ValidationEngine:
                     found = list(rule.check(encounter))
                     if found:
                         batch.issues.setdefault(seq, []).extend(found)
-            self._finalize(batch, k, k + 1)
-            settled(k, k + 1)
-            yield
-            start = k + 1
         if start < len(batch.seqs):
             self._finalize(batch, start, len(batch.seqs))
             settled(start, len(batch.seqs))
@@ -326,6 +374,15 @@ class ValidationEngine:
                 batch.dispositions[k] = Disposition.REJECTED
             elif any(i.code in self._skip_codes for i in found):
                 batch.dispositions[k] = Disposition.SKIPPED
+
+
+def _claim_keys(batch: CheckedBatch) -> tuple[list[str | None], list[str | None]]:
+    """Return each claim's id and original claim id (its ``_first`` row's), aligned with ``batch.seqs``."""
+    first = pl.col("_first")
+    per = batch.typed.group_by("_claim_seq", maintain_order=True).agg(
+        pl.col("mce_claim_id").filter(first).first(), pl.col("original_claim_id").filter(first).first()
+    )
+    return per["mce_claim_id"].to_list(), per["original_claim_id"].to_list()
 
 
 def _concerned(batch: CheckedBatch, rules: Sequence[RecordRule]) -> list[set[int] | None]:

@@ -1,0 +1,162 @@
+"""Preparing a checked batch for the sinks: its claim table and, for 837s, each claim's text.
+
+Both are built with polars over the whole batch and are plain, picklable data:
+a worker process prepares a batch, the parent only routes and writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from sendpro.flatfile.tally import claim_type_bucket
+from sendpro.ledger.framehash import content_hashes
+from sendpro.ledger.history import content_hash
+from sendpro.model.pharmacy import PharmacyEncounter
+from sendpro.report.issue import Severity
+from sendpro.report.report import Totals
+from sendpro.validate.engine import CheckedBatch
+from sendpro.x12.frame_writer import ClaimBlocks, claim_blocks
+from sendpro.x12.writer import PacdrSettings
+
+#: Claim types written as 837s (one interchange each).
+X12_TYPES = ("P", "I", "D")
+
+
+@dataclass(slots=True)
+class ClaimTable:
+    """Claim-level values of one batch, one entry per claim, aligned with the batch's ``seqs``."""
+
+    buckets: list[str]
+    claim_ids: list[str | None]
+    claim_types: list[str | None]
+    frequencies: list[str | None]
+    originals: list[str | None]
+    rows: list[int]
+    claims: list[int]
+    lines: list[int]
+    charge: list[int]
+    paid: list[int]
+    line_charge: list[int]
+    line_paid: list[int]
+    npis: list[str | None]
+    names: list[str | None]
+    #: Content hash per claim (for the journal); filled for medical batches from the frame.
+    hashes: list[str] = field(default_factory=list)
+
+    def totals(self, k: int) -> Totals:
+        """Return claim ``k``'s control totals."""
+        return Totals(
+            self.rows[k],
+            self.claims[k],
+            self.lines[k],
+            self.charge[k],
+            self.paid[k],
+            self.line_charge[k],
+            self.line_paid[k],
+        )
+
+
+def claim_table(batch: CheckedBatch) -> ClaimTable:
+    """Return the claim-level values of a checked batch (medical: from the frame; pharmacy: its encounters)."""
+    typed = batch.typed
+    physical = (pl.col("_raw").str.count_matches("\n") + 1).sum()
+    if batch.model == "pharmacy":
+        per = typed.group_by("_claim_seq", maintain_order=True).agg(physical.alias("rows"))
+        rows = per["rows"].to_list()
+        encs = [batch.encounters[s] for s in batch.seqs]
+        table = ClaimTable([], [], [], [], [], rows, [], [], [], [], [], [], [], [])
+        for enc in encs:
+            assert isinstance(enc, PharmacyEncounter)
+            table.buckets.append(claim_type_bucket(enc.claim_type))
+            table.claim_ids.append(enc.claim_id)
+            table.claim_types.append(enc.claim_type)
+            table.frequencies.append(enc.frequency)
+            table.originals.append(enc.original_claim_id)
+            # Each pharmacy row is a claim, also when it repeats a claim id (RX020).
+            table.claims.append(len(enc.rows))
+            table.lines.append(0)
+            table.charge.append((enc.gross_amount_due or 0) + enc.repeated_charge)
+            table.paid.append((enc.total_amount_paid or 0) + enc.repeated_paid)
+            table.line_charge.append(0)
+            table.line_paid.append(0)
+            table.npis.append(enc.pharmacy_npi)
+            table.names.append(None)
+            table.hashes.append(content_hash(enc))
+        return table
+    # A row whose _nolines is unknown is a line, as the encounter builder counts it.
+    line = (~pl.col("_nolines")).fill_null(True)
+
+    def head(name: str) -> pl.Expr:
+        # Claim-level values are the claim's ``_first`` row's, as the encounter reads them.
+        return pl.col(name).filter(pl.col("_first")).first()
+
+    per = typed.group_by("_claim_seq", maintain_order=True).agg(
+        head("claim_type"),
+        head("mce_claim_id"),
+        head("claim_frequency"),
+        head("original_claim_id"),
+        head("total_charge").fill_null(0),
+        head("total_paid").fill_null(0),
+        head("billing_npi"),
+        head("billing_org_name"),
+        physical.alias("rows"),
+        line.sum().alias("lines"),
+        pl.col("line_charge").filter(line).fill_null(0).sum().alias("line_charge"),
+        pl.col("line_paid").filter(line).fill_null(0).sum().alias("line_paid"),
+    )
+    types = per["claim_type"].to_list()
+    return ClaimTable(
+        [claim_type_bucket(t) for t in types],
+        per["mce_claim_id"].to_list(),
+        types,
+        per["claim_frequency"].to_list(),
+        per["original_claim_id"].to_list(),
+        per["rows"].to_list(),
+        [1] * per.height,
+        per["lines"].to_list(),
+        per["total_charge"].to_list(),
+        per["total_paid"].to_list(),
+        per["line_charge"].to_list(),
+        per["line_paid"].to_list(),
+        per["billing_npi"].to_list(),
+        per["billing_org_name"].to_list(),
+        [h for _, h in content_hashes(typed)],
+    )
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A checked batch with its claim table and the 837 text of its claims that may be written, by claim type."""
+
+    batch: CheckedBatch
+    table: ClaimTable
+    blocks: dict[str, ClaimBlocks] = field(default_factory=dict)
+    _index: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def block_index(self, bucket: str) -> dict[int, int]:
+        """Return where each claim (by seq) is in the blocks of ``bucket`` (made once per batch)."""
+        found = self._index.get(bucket)
+        if found is None:
+            found = self._index[bucket] = {seq: i for i, seq in enumerate(self.blocks[bucket].seqs)}
+        return found
+
+
+def prepare(batch: CheckedBatch, settings: PacdrSettings) -> Prepared:
+    """Return the batch's claim table and the 837 blocks of its claims not already rejected."""
+    table = claim_table(batch)
+    found = Prepared(batch, table)
+    if batch.model == "pharmacy":
+        return found
+    rejected = [seq for seq, issues in batch.issues.items() if any(i.severity is Severity.ERROR for i in issues)]
+    present = set(table.buckets)
+    for bucket in X12_TYPES:
+        if bucket not in present:
+            continue
+        # Claim-level values are those of the claim's ``_first`` row, as the encounter reads them.
+        mine = pl.col("claim_type").filter(pl.col("_first")).first().over("_claim_seq") == bucket
+        rows = batch.typed.filter(mine & ~pl.col("_claim_seq").is_in(rejected))
+        if rows.height:
+            found.blocks[bucket] = claim_blocks(rows, bucket, settings)
+    return found
