@@ -8,6 +8,7 @@ name does not start with ``test_``). Run it from the repository root with the pr
     .venv/bin/python benchmarks/bench_convert.py --repeat 3 --json benchmarks/work/results.json
     .venv/bin/python benchmarks/bench_convert.py --runs ab                 # skip the slow pyx12 runs (c, e)
     .venv/bin/python benchmarks/bench_convert.py --runs abcde              # also time `sendpro validate`
+    .venv/bin/python benchmarks/bench_convert.py --sizes 1000000 --runs ab --jobs 1   # one process
 
 For every size (claims; default 10000 and 100000; almost all of the time is pyx12, runs c and e) it
 writes a synthetic mce-v1 sample with ``sendpro sample`` (fixed seed; reused from ``--work`` when one with
@@ -277,9 +278,17 @@ def ensure_sample(tools: Tools, work: Path, size: int, seed: int, sendpro_versio
 
 # -- the runs -----------------------------------------------------------------------------------
 def bench_size(
-    tools: Tools, work: Path, size: int, seed: int, runs: str, repeat: int, map_dir: Path, sendpro_version: str
+    tools: Tools,
+    work: Path,
+    size: int,
+    seed: int,
+    runs: str,
+    repeat: int,
+    map_dir: Path,
+    sendpro_version: str,
+    jobs: int | None = None,
 ) -> tuple[list[RunResult], list[str]]:
-    """Measure every requested run at one size; return the results and any failures."""
+    """Measure every requested run at one size (converts with ``--jobs`` when given); return results, failures."""
     results: list[RunResult] = []
     failures: list[str] = []
     try:
@@ -296,7 +305,7 @@ def bench_size(
         # sample through one ledger would be skipped as already submitted).
         ledger = out_dir.with_name(out_dir.name + ".ledger.sqlite")
         cmd = [str(tools.sendpro), "convert", str(sample), "--out", str(out_dir), *extra]
-        cmd += ["--ledger", str(ledger), "-q"]
+        cmd += ["--ledger", str(ledger), "-q"] + (["--jobs", str(jobs)] if jobs else [])
         res = RunResult(size, run, RUN_LABELS[run], cmd, size, 0)
         for i in range(repeat):
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -550,6 +559,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"which of a, b, c, d, e to measure (default {DEFAULT_RUNS}; ab skips pyx12; d = sendpro validate)",
     )
     p.add_argument("--json", type=Path, metavar="PATH", help="write the raw results as JSON")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="convert with --jobs N (default: sendpro's default, the cores available)"
+    )
     p.add_argument("--bin", type=Path, help="directory holding sendpro, x12valid and python (default: the venv's)")
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -579,7 +591,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[RunResult] = []
     failures: list[str] = []
     for size in sizes:
-        res, fail = bench_size(tools, work, size, args.seed, args.runs, args.repeat, map_dir, versions["sendpro"])
+        res, fail = bench_size(
+            tools, work, size, args.seed, args.runs, args.repeat, map_dir, versions["sendpro"], args.jobs
+        )
         results += res
         failures += fail
         for f in fail:
