@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -336,6 +337,7 @@ def convert(
         control_start=control_number,
         map_cache=map_cache,
         progress=progress,
+        stage=progress.stage if progress is not None else None,
         ncpdp_layout=ncpdp_layout,
         ledger=None if no_ledger else (ledger_path or default_ledger_path()),
         resubmit=resubmit,
@@ -353,26 +355,43 @@ def convert(
 
 
 class _Progress:
-    """A progress bar on stderr, shown only when stderr is a terminal."""
+    """Progress on stderr, shown only when stderr is a terminal: a bar while converting, then each stage."""
 
     def __init__(self) -> None:
         self._bar: Any = None
         self._done = 0
+        self._started = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar is None:
             if total < 50_000:
                 return  # short runs finish before a bar helps
             self._bar = click.progressbar(
-                length=total, label="converting", file=sys.stderr, show_pos=True, show_percent=True
+                length=total,
+                label="reading and converting (rows)",
+                file=sys.stderr,
+                show_pos=True,
+                show_percent=True,
+                show_eta=True,
+                item_show_func=self._rate,
             )
             self._bar.__enter__()
         self._bar.update(done - self._done)
         self._done = done
 
+    def _rate(self, _item: object) -> str:
+        elapsed = time.monotonic() - self._started
+        return f"{self._done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+
+    def stage(self, what: str) -> None:
+        """Say which stage the run is in (after the conversion bar)."""
+        self.close()
+        click.echo(f"sendpro: {what} ...", err=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 def render_summary(report: RunReport, out_dir: Path) -> str:

@@ -53,6 +53,8 @@ class RunConfig:
         map_cache: where derived pyx12 maps are cached (None: the user cache).
         temp_dir: where the on-disk claim index lives (None: the system default).
         progress: called with (rows processed so far, rows in all inputs).
+        stage: called with what the run does next once the inputs are converted
+            (``validating 837P.x12``, ``reconciling``, ``publishing``).
         ncpdp_layout: NCPDP layout name or path for pharmacy output
             (``post-adjudication`` or ``batch-d0``).
         ledger: the submission ledger database (None: no ledger).
@@ -84,6 +86,7 @@ class RunConfig:
     map_cache: Path | None = None
     temp_dir: Path | None = None
     progress: Callable[[int, int], None] | None = None
+    stage: Callable[[str], None] | None = None
     ncpdp_layout: str = DEFAULT_NCPDP_LAYOUT
     ledger: Path | None = None
     resubmit: bool = False

@@ -627,3 +627,13 @@ def test_a_claim_id_in_two_inputs_stops_the_run_before_anything_is_written(tmp_p
     assert failure.value.code == "FF009"
     assert "also in" in str(failure.value) and "SP007000000001" in str(failure.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_run_says_its_stages_in_order(tmp_path: Path) -> None:
+    src = write_mce(tmp_path / "in.txt", claim_rows())
+    said: list[str] = []
+    progress: list[tuple[int, int]] = []
+    config = test_config(stage=said.append, progress=lambda done, total: progress.append((done, total)))
+    api.convert_files([src], tmp_path / "out", config)
+    assert said == ["validating 837P.x12", "reconciling the files with the input", "writing the reports and publishing"]
+    assert progress and progress[-1][0] == progress[-1][1]

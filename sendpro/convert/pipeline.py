@@ -129,6 +129,8 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
         report.elapsed_s = time.monotonic() - started
         report.outputs += [OutputFile(REPORT_NAME, "report"), OutputFile(HTML_NAME, "html")]
         rule_stats(plan, tallies, report)
+        if cfg.stage is not None:
+            cfg.stage("writing the reports and publishing")
         if failure is None:
             ledger.begin_publish(report, outputs, router.outputs.values())
         write_reports(outputs, report, cfg.include_values, cfg.max_issues)

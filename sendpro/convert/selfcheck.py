@@ -40,8 +40,10 @@ def selfcheck(
     cfg = plan.config
     found = Findings()
     writers = router.outputs
+    say = cfg.stage or (lambda what: None)
     if cfg.validate_output and writers:
         for out in writers.values():
+            say(f"validating {outputs.final_name(out.key)}")
             found.bugs.extend(out.validate(cfg))
         report.output_validation = "failed" if found.bugs else "passed"
         report.output_validator = cfg.validator
@@ -49,6 +51,7 @@ def selfcheck(
         report.output_validation = "skipped"
     for issue in found.bugs:
         emit(issue)
+    say("reconciling the files with the input")
     rejects = router.rejects
     guarded = _balancing_enforced(plan)
     buckets = set(tallies.totals_in) | set(writers) | set(rejects.writers) | set(tallies.skipped)
