@@ -53,6 +53,7 @@ def start_pool(plan: RunPlan, jobs: int) -> BatchPool:
         resources=plan.with_history(None).resources,
         forbidden=plan.forbidden,
         pacdr=plan.pacdr,
+        hashes=plan.resources.history is not None,
     )
     return BatchPool(jobs, spec)
 
@@ -68,7 +69,8 @@ def checked(
     if pool is None:
         for frame, before in pairs:
             yield from before
-            yield prepare(engine.check_batch(facts.name, frame, facts.expected_fields, catalog), plan.pacdr)
+            batch = engine.check_batch(facts.name, frame, facts.expected_fields, catalog)
+            yield prepare(batch, plan.pacdr, plan.resources.history is not None)
     else:
         for before, prepared in pool.check(facts, pairs):
             yield from before

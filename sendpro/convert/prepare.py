@@ -42,7 +42,7 @@ class ClaimTable:
     line_paid: list[int]
     npis: list[str | None]
     names: list[str | None]
-    #: Content hash per claim (for the journal); filled for medical batches from the frame.
+    #: Content hash per claim, for the ledger's journal (empty in a run without a ledger).
     hashes: list[str] = field(default_factory=list)
 
     def totals(self, k: int) -> Totals:
@@ -58,8 +58,11 @@ class ClaimTable:
         )
 
 
-def claim_table(batch: CheckedBatch) -> ClaimTable:
-    """Return the claim-level values of a checked batch (medical: from the frame; pharmacy: its encounters)."""
+def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
+    """Return the claim-level values of a checked batch (medical: from the frame; pharmacy: its encounters).
+
+    ``hashes`` computes each claim's content hash (only a run with a ledger journals them).
+    """
     typed = batch.typed
     physical = (pl.col("_raw").str.count_matches("\n") + 1).sum()
     if batch.model == "pharmacy":
@@ -83,7 +86,8 @@ def claim_table(batch: CheckedBatch) -> ClaimTable:
             table.line_paid.append(0)
             table.npis.append(enc.pharmacy_npi)
             table.names.append(None)
-            table.hashes.append(content_hash(enc))
+            if hashes:
+                table.hashes.append(content_hash(enc))
         return table
     # A row whose _nolines is unknown is a line, as the encounter builder counts it.
     line = (~pl.col("_nolines")).fill_null(True)
@@ -122,7 +126,7 @@ def claim_table(batch: CheckedBatch) -> ClaimTable:
         per["line_paid"].to_list(),
         per["billing_npi"].to_list(),
         per["billing_org_name"].to_list(),
-        [h for _, h in content_hashes(typed)],
+        [h for _, h in content_hashes(typed)] if hashes else [],
     )
 
 
@@ -134,6 +138,7 @@ class Prepared:
     table: ClaimTable
     blocks: dict[str, ClaimBlocks] = field(default_factory=dict)
     _index: dict[str, dict[int, int]] = field(default_factory=dict)
+    _raws: dict[int, list[str]] | None = None
 
     def block_index(self, bucket: str) -> dict[int, int]:
         """Return where each claim (by seq) is in the blocks of ``bucket`` (made once per batch)."""
@@ -142,21 +147,34 @@ class Prepared:
             found = self._index[bucket] = {seq: i for i, seq in enumerate(self.blocks[bucket].seqs)}
         return found
 
+    def raw(self, seq: int) -> str:
+        """Return the physical records of claim ``seq`` as read (for its rejects file).
 
-def prepare(batch: CheckedBatch, settings: PacdrSettings) -> Prepared:
-    """Return the batch's claim table and the 837 blocks of its claims not already rejected."""
-    table = claim_table(batch)
+        The batch's records are grouped once, at the first rejected claim: a filter
+        of the frame per rejected claim would cost a pass over the batch each.
+        """
+        if self._raws is None:
+            self._raws = {}
+            for s, raw in self.batch.typed.select("_claim_seq", "_raw").iter_rows():
+                self._raws.setdefault(s, []).append(raw)
+        return "\n".join(self._raws[seq])
+
+
+def prepare(batch: CheckedBatch, settings: PacdrSettings, hashes: bool = True) -> Prepared:
+    """Return the batch's claim table and the 837 blocks of its claims not already rejected.
+
+    ``hashes``: compute the claims' content hashes (for a run with a ledger).
+    """
+    table = claim_table(batch, hashes)
     found = Prepared(batch, table)
     if batch.model == "pharmacy":
         return found
-    rejected = [seq for seq, issues in batch.issues.items() if any(i.severity is Severity.ERROR for i in issues)]
-    present = set(table.buckets)
-    for bucket in X12_TYPES:
-        if bucket not in present:
-            continue
-        # Claim-level values are those of the claim's ``_first`` row, as the encounter reads them.
-        mine = pl.col("claim_type").filter(pl.col("_first")).first().over("_claim_seq") == bucket
-        rows = batch.typed.filter(mine & ~pl.col("_claim_seq").is_in(rejected))
-        if rows.height:
-            found.blocks[bucket] = claim_blocks(rows, bucket, settings)
+    rejected = {seq for seq, issues in batch.issues.items() if any(i.severity is Severity.ERROR for i in issues)}
+    wanted: dict[str, list[int]] = {}
+    for seq, bucket in zip(batch.seqs, table.buckets, strict=True):
+        if bucket in X12_TYPES and seq not in rejected:
+            wanted.setdefault(bucket, []).append(seq)
+    for bucket, seqs in wanted.items():
+        rows = batch.typed if len(seqs) == len(batch.seqs) else batch.typed.filter(pl.col("_claim_seq").is_in(seqs))
+        found.blocks[bucket] = claim_blocks(rows, bucket, settings)
     return found

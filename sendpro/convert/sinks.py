@@ -5,7 +5,7 @@ The engine hands over settled batches (:class:`~sendpro.validate.engine.CheckedB
 exactly one place: the output of its claim type (accepted), the rejects file of
 its claim type (rejected), or nowhere (skipped: a duplicate); every claim is
 tallied and journaled. Claim-level values come from the batch's typed frame
-(:func:`claim_table`), so accepted claims need no objects. Medical vs pharmacy is
+(:func:`~sendpro.convert.prepare.claim_table`), so accepted claims need no objects. Medical vs pharmacy is
 decided once, when the outputs are made (:func:`make_outputs`).
 """
 
@@ -342,7 +342,7 @@ class Router:
             if disposition is Disposition.SKIPPED:
                 continue
             if disposition is Disposition.REJECTED:
-                self.rejects.write(table.buckets[k], _raw(batch, seq), self._amounts(batch, seq))
+                self.rejects.write(table.buckets[k], prepared.raw(seq), self._amounts(batch, seq))
                 records.append((k, totals, ",".join(sorted({i.code for i in found if i.severity is Severity.ERROR}))))
                 continue
             by_bucket.setdefault(table.buckets[k], []).append(k)
@@ -390,8 +390,3 @@ class Router:
         for out in self.outputs.values():
             out.close()
         self.rejects.close()
-
-
-def _raw(batch: CheckedBatch, seq: int) -> str:
-    """Return the physical records of claim ``seq`` as read (for its rejects file)."""
-    return "\n".join(batch.typed.filter(pl.col("_claim_seq") == seq)["_raw"].to_list())

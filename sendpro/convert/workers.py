@@ -39,6 +39,8 @@ class WorkerSpec:
     resources: RuleResources
     forbidden: str
     pacdr: PacdrSettings
+    #: Compute content hashes (the run has a ledger).
+    hashes: bool = True
 
 
 class _Worker:
@@ -62,7 +64,7 @@ class _Worker:
             self.engine.begin_file(facts, self.spec.layout, self.spec.resources.for_rules())
             self.file = facts
         batch = self.engine.check_batch(facts.name, frame, facts.expected_fields, self.spec.layout.catalog)
-        found = prepare(batch, self.spec.pacdr)
+        found = prepare(batch, self.spec.pacdr, self.spec.hashes)
         # Encounters are objects the parent would have to unpickle; it builds the few it needs.
         batch.encounters = {}
         return found

@@ -70,14 +70,6 @@ class CheckedBatch:
     encounters: dict[int, AnyEncounter] = field(default_factory=dict)
     dispositions: list[Disposition] = field(default_factory=list)
 
-    def encounter(self, seq: int) -> AnyEncounter:
-        """Return the claim's encounter, building it (and every other unbuilt one asked for later) on demand."""
-        found = self.encounters.get(seq)
-        if found is None:
-            self.build([seq])
-            found = self.encounters[seq]
-        return found
-
     def build(self, seqs: Sequence[int]) -> None:
         """Build the encounters of ``seqs`` that are not built yet."""
         wanted = [s for s in seqs if s not in self.encounters]
