@@ -4,14 +4,18 @@
 killed ones), lends control numbers, journals routed claims, records the files
 ``pending`` before they are renamed into place and marks them submitted after,
 in one transaction. :func:`write_reports` writes the two report files last.
-:class:`Faults` names the points where a crash-safety test may kill the run.
+:class:`Faults` names the points where a crash-safety test may kill the run or make
+its ledger fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import signal
+import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,9 +23,9 @@ from pathlib import Path
 
 from sendpro.convert.plan import RunPlan
 from sendpro.convert.sinks import Output, Tallies
-from sendpro.errors import UsageError
+from sendpro.errors import LedgerError, UsageError
 from sendpro.ledger.control import LedgerControlNumbers
-from sendpro.ledger.db import FileRecord, Ledger, RunRecord
+from sendpro.ledger.db import PUBLISHING, FileRecord, Ledger, RunRecord
 from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
@@ -29,10 +33,21 @@ from sendpro.report.html import iter_issues, render_html
 from sendpro.report.report import RuleStat, RunReport
 from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Faults:
-    """Where this run kills itself, if anywhere (crash-safety tests only; None in real runs)."""
+    """Where this run kills itself or fails, if anywhere (crash-safety tests only; None in real runs).
+
+    Kill points (SIGKILL): ``after-scan``, ``mid-run``, ``before-publish``,
+    ``after-publish``, ``in-ledger`` (inside the ledger's closing transaction).
+    Failure points, once the files are in place: ``ledger-full`` makes the ledger
+    full for real (no page may be added to it, so SQLite itself reports
+    "database or disk is full" while recording the run); ``commit-fails`` does
+    what SQLite does when the closing COMMIT fails on a full disk: the
+    transaction is rolled back and SQLITE_FULL raised.
+    """
 
     point: str | None = None
 
@@ -40,6 +55,22 @@ class Faults:
         """Die here with SIGKILL if the run was asked to."""
         if self.point == point:
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def before_closing(self, ledger: Ledger) -> None:
+        """At ``ledger-full``, cap the ledger at the pages it has (``PRAGMA max_page_count``, this connection)."""
+        if self.point == "ledger-full":
+            pages = int(ledger.db.execute("PRAGMA page_count").fetchone()[0])
+            ledger.db.execute(f"PRAGMA max_page_count = {pages}")
+
+    def in_ledger(self, ledger: Ledger) -> None:
+        """Inside the closing transaction, before its COMMIT: die at ``in-ledger``, fail at ``commit-fails``."""
+        self.at("in-ledger")
+        if self.point == "commit-fails":
+            ledger.db.execute("ROLLBACK")
+            failure = sqlite3.OperationalError("database or disk is full")
+            failure.sqlite_errorcode = sqlite3.SQLITE_FULL
+            failure.sqlite_errorname = "SQLITE_FULL"
+            raise failure
 
 
 class LedgerRun:
@@ -52,6 +83,8 @@ class LedgerRun:
         self.journal: RunJournal | None = None
         self.history: History | None = None
         self.run_id: int | None = None
+        #: The outputs being published (from :meth:`begin_publish`): taken back if the ledger cannot record them.
+        self._publishing: OutputSet | None = None
         self.token = uuid.uuid4().hex
         self._control: ControlNumbers = cfg.control_numbers or ClockControlNumbers(cfg.clock)
         if cfg.ledger is None:
@@ -59,13 +92,18 @@ class LedgerRun:
         if cfg.control_numbers is not None:
             raise UsageError("with a ledger, control numbers come from the ledger (use control_start to set one)")
         self.ledger = Ledger(cfg.ledger)
-        self._guard_out_dir(self.ledger, plan.out_dir)
-        self.run_id = self.ledger.start_run(
-            report.started_at,
-            report.sendpro_version,
-            json.dumps([str(p) for p in plan.inputs]),
-            str(plan.out_dir.resolve()),
-        )
+        try:
+            self._guard_out_dir(self.ledger, plan.out_dir)
+            self.run_id = self.ledger.start_run(
+                report.started_at,
+                report.sendpro_version,
+                json.dumps([str(p) for p in plan.inputs]),
+                str(plan.out_dir.resolve()),
+                keep=plan.inputs,
+            )
+        except BaseException:
+            self.ledger.close()
+            raise
         report.ledger_run = self.run_id
         report.recovered = [
             {"run": r.run_id, "died_while": r.state, "removed": list(r.removed)} for r in self.ledger.recovered
@@ -85,7 +123,6 @@ class LedgerRun:
         for name in previous_outputs(out_dir):
             found = ledger.submitted_file(out_dir / name)
             if found is not None:
-                ledger.close()
                 raise UsageError(
                     f"{out_dir / name} is a submission file of ledger run {found[0]} ({found[1]}); a new run "
                     f"in {out_dir} would remove it. Use a new --out directory for each run "
@@ -141,19 +178,72 @@ class LedgerRun:
             skipped=overall.skipped.claims,
         )
         self.ledger.begin_publish(self.run_id, run, files)
+        self._publishing = outputs
 
     def finish_publish(self, status: str, faults: Faults) -> None:
-        """The files are in place: record their encounters and mark them submitted, in one transaction."""
+        """The files are in place: record their encounters and mark them submitted, in one transaction.
+
+        When that fails (the ledger's disk is full, an I/O error, an interrupt),
+        the ledger holds nothing of the run, so the files just published are
+        taken back, ``report.json`` first: a file left in place could be sent
+        while the ledger does not know it, and the next run would send its claims
+        again under new control numbers. Taking back needs no write to the full
+        disk; making the ledger agree instead would need the very write that failed.
+
+        Raises:
+            LedgerError: the ledger (or the run journal) could not be written; the
+                message says that nothing was published.
+        """
         if self.ledger is None or self.journal is None or self.run_id is None:
             return
-        self.journal.flush()
-        self.ledger.finish_publish(self.run_id, status, self.journal.path, lambda: faults.at("in-ledger"))
+        ledger = self.ledger
+        try:
+            self.journal.flush()
+            faults.before_closing(ledger)
+            ledger.finish_publish(self.run_id, status, self.journal.path, lambda: faults.in_ledger(ledger))
+        except LedgerError as exc:
+            if not self._withdraw():
+                raise
+            raise LedgerError(
+                f"{exc}; the run was not recorded, so nothing was published (its files in {self.plan.out_dir} "
+                "were taken back)"
+            ) from None
+        except BaseException:
+            self._withdraw()
+            raise
+        self._publishing = None
+
+    def _withdraw(self) -> bool:
+        """Take back the files this run published unless the ledger recorded them; return whether it did.
+
+        An interrupt can arrive after the COMMIT that recorded the run: those files
+        are submissions the ledger knows and stay. A ledger that cannot even be
+        read did not record them (a failed COMMIT is rolled back), nor did one
+        still inside the transaction (its own writes are not committed).
+        """
+        outputs, self._publishing = self._publishing, None
+        if outputs is None or self.ledger is None or self.run_id is None:
+            return False
+        with contextlib.suppress(sqlite3.Error):
+            if not self.ledger.db.in_transaction and self.ledger.run_status(self.run_id) != PUBLISHING:
+                return False
+        outputs.withdraw()
+        return True
 
     def fail(self, exc: BaseException) -> None:
-        """Record the run as failed (or interrupted); its reserved control numbers stay burnt."""
+        """Record the run as failed (or interrupted); its reserved control numbers stay burnt.
+
+        Never hides ``exc``: when the ledger cannot be written either (its disk is
+        full), the run stays ``running``/``publishing`` and the next run on this
+        host closes it (:meth:`Ledger.recover`).
+        """
         if self.ledger is not None and self.run_id is not None:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            self.ledger.end_run(self.run_id, status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            try:
+                self.ledger.end_run(self.run_id, status, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            except (LedgerError, sqlite3.Error) as also:
+                # The run's own error is the one to report; this one changes nothing the next run cannot mend.
+                log.debug("ledger run %s could not be closed as %s: %s", self.run_id, status, also)
 
     def close(self) -> None:
         """Close the journal and the ledger."""

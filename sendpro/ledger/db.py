@@ -27,12 +27,12 @@ import hashlib
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sendpro.errors import LedgerError
-from sendpro.outputs import process_alive, remove_stale_temporaries
+from sendpro.outputs import REPORT_NAME, process_alive, read_published, remove_stale_temporaries
 
 #: Versioned schema migrations: index i upgrades user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -171,6 +171,42 @@ _HOST = socket.gethostname()
 
 #: Largest ISA13 / GS06 (9 digits).
 MAX_CONTROL = 999_999_999
+
+#: SQLite primary result codes that mean the storage under a database failed, not sendpro's SQL:
+#: what to tell the user for each (the rest, such as a syntax or constraint error, is a bug).
+_STORAGE_FAILURES = {
+    sqlite3.SQLITE_PERM: "",
+    sqlite3.SQLITE_BUSY: " (another process holds it)",
+    sqlite3.SQLITE_LOCKED: " (another process holds it)",
+    sqlite3.SQLITE_NOMEM: "",
+    sqlite3.SQLITE_READONLY: " (check its permissions)",
+    sqlite3.SQLITE_IOERR: " (check the disk it is on)",
+    sqlite3.SQLITE_CORRUPT: " (restore it from a backup)",
+    sqlite3.SQLITE_FULL: " (free space on its file system, then run again)",
+    sqlite3.SQLITE_CANTOPEN: "",
+    sqlite3.SQLITE_PROTOCOL: "",
+    sqlite3.SQLITE_NOTADB: " (restore it from a backup)",
+}
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn a failure of the storage under database ``what`` inside the block into a one-line error.
+
+    A full disk, an I/O error, a lock held too long or a damaged file is the
+    user's to fix: it becomes a :class:`LedgerError` naming ``what`` (such as
+    ``ledger /path/ledger.sqlite``). Any other SQLite error (a syntax or
+    constraint error) is a sendpro bug and passes through unchanged. SQLite's
+    messages for these codes ("database or disk is full", "disk I/O error")
+    never quote data.
+    """
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None or code & 0xFF not in _STORAGE_FAILURES:
+            raise
+        raise LedgerError(f"{what}: {exc}{_STORAGE_FAILURES[code & 0xFF]}") from None
 
 
 def default_ledger_path() -> Path:
@@ -348,25 +384,40 @@ class Ledger:
     # -- recording a run ------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a block in one write transaction (``BEGIN IMMEDIATE``): all of it commits, or none."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """Run a block in one write transaction (``BEGIN IMMEDIATE``): all of it commits, or none.
+
+        Raises:
+            LedgerError: the database's storage failed (disk full, I/O error, locked: see
+                :func:`storage_errors`); nothing of the block was committed.
+        """
+        with storage_errors(f"ledger {self.path}"):
+            self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-            self.db.execute("COMMIT")
+            with storage_errors(f"ledger {self.path}"):
+                yield self.db
+                self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # A statement or COMMIT that fails on a full disk or an I/O error has
+            # already rolled the transaction back: a second ROLLBACK would fail
+            # ("no transaction is active") and hide the real cause.
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
             raise
 
-    def start_run(self, started_at: str, sendpro_version: str, inputs: str, out_dir: str) -> int:
+    def start_run(
+        self, started_at: str, sendpro_version: str, inputs: str, out_dir: str, keep: Collection[Path] = ()
+    ) -> int:
         """Record a run that starts now (``running``, with this process id); return its id.
 
         One convert run uses a ledger at a time: another live run is refused.
-        Runs whose process is gone (killed, crashed) are closed first (:meth:`recover`).
+        Runs whose process is gone (killed, crashed) are closed first (:meth:`recover`;
+        ``keep``: the new run's input files, which recovery never deletes).
 
         Raises:
             LedgerError: another run is using the ledger.
         """
-        self.recovered = self.recover()
+        self.recovered = self.recover(keep)
         with self.transaction() as db:
             for run_id, pid, host in db.execute(
                 "SELECT id, pid, host FROM runs WHERE status IN (?, ?)", (RUNNING, PUBLISHING)
@@ -448,8 +499,14 @@ class Ledger:
 
         ``journal`` is the run's temporary encounter store (see :class:`RunJournal`);
         ``before_commit`` runs inside the transaction (crash-safety tests die there).
+
+        Raises:
+            LedgerError: the ledger's storage failed (see :meth:`transaction`): nothing
+                was recorded, the run is still ``publishing`` and its files ``pending``,
+                so the caller must take its files back (or a later run's :meth:`recover` does).
         """
-        self.db.execute("ATTACH DATABASE ? AS journal", (str(journal),))
+        with storage_errors(f"ledger {self.path}"):
+            self.db.execute("ATTACH DATABASE ? AS journal", (str(journal),))
         try:
             with self.transaction() as db:
                 db.execute(
@@ -472,35 +529,65 @@ class Ledger:
                 if before_commit is not None:
                     before_commit()
         finally:
-            self.db.execute("DETACH DATABASE journal")
+            # Failing to detach (the connection is closed right after) must not hide why the block failed.
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("DETACH DATABASE journal")
 
-    def recover(self) -> list[Recovered]:
+    def recover(self, keep: Collection[Path] = ()) -> list[Recovered]:
         """Close runs whose process died (this host only): delete their orphans, mark them ``interrupted``.
 
-        A run that died while publishing may have renamed some files into place;
-        a file is deleted only when it is byte-for-byte the one the run was
-        publishing (same SHA-256). Its encounters were never recorded, so the next
-        run emits them again with new control numbers, and the orphan must not be
-        sent. Temporary files the run left in its output directory go too.
+        A run that died while publishing may have renamed some files into place.
+        Its encounters were never recorded, so the next run emits them again with
+        new control numbers: everything it published is void and goes, so that
+        nothing of it is sent and no report describes it.
+
+        * its ``report.json`` first (when it is this run's: same ledger run id and
+          start time), so no report ever lists a file that is gone;
+        * its submission files (837, NCPDP), when byte-for-byte the ones the run was
+          publishing (the ledger's SHA-256);
+        * the other files that report lists: errors.jsonl/csv and rejects files
+          when unchanged (the report's SHA-256; one the user edited stays),
+          report.html and the NCPDP cross-reference (no digest: while the run's
+          report.json is there, no later run has published in the directory,
+          since publishing removes the old report first);
+        * temporary files it left in its output directory.
+
+        Files in ``keep`` (the recovering run's inputs, e.g. a rejects file being
+        converted again) are never deleted. A run that died before publishing
+        left no report of its own.
         """
         done: list[Recovered] = []
-        for run_id, status, pid, host, out_dir in self.db.execute(
-            "SELECT id, status, pid, host, out_dir FROM runs WHERE status IN (?, ?) ORDER BY id", (RUNNING, PUBLISHING)
+        keep_paths = {p.resolve() for p in keep}
+        for run_id, status, pid, host, out_dir, started_at in self.db.execute(
+            "SELECT id, status, pid, host, out_dir, started_at FROM runs WHERE status IN (?, ?) ORDER BY id",
+            (RUNNING, PUBLISHING),
         ).fetchall():
             if host != _HOST or pid is None or process_alive(int(pid)):
                 continue
-            removed: list[str] = []
-            for path, sha in self.db.execute(
+            out = Path(str(out_dir))
+            report = read_published(out) if status == PUBLISHING else None
+            if report is not None and (report.ledger_run, report.started_at) != (run_id, started_at):
+                report = None  # another run's report (or none of this run's was published)
+            void: list[tuple[Path, str | None]] = []  # (file, the SHA-256 it must still have; None: any)
+            if report is not None:
+                void.append((out / REPORT_NAME, None))
+            pending = self.db.execute(
                 "SELECT path, sha256 FROM files WHERE run_id = ? AND status = ?", (run_id, PENDING)
-            ).fetchall():
-                target = Path(str(path))
-                if target.is_file() and file_sha256(target) == sha:
-                    target.unlink()
-                    removed.append(str(target))
-            removed += [str(t) for t in remove_stale_temporaries(Path(str(out_dir)))]
+            ).fetchall()
+            void += [(Path(str(path)), str(sha)) for path, sha in pending]
+            if report is not None:
+                recorded = {Path(str(path)).name for path, _ in pending} | {REPORT_NAME}
+                void += [(out / n, report.sha256.get(n)) for n in report.files if n not in recorded]
+            removed = [str(target) for target, sha in void if _remove_unchanged(target, sha, keep_paths)]
+            removed += [str(t) for t in remove_stale_temporaries(out)]
             self.end_run(int(run_id), INTERRUPTED, f"the process died while {status}; recovered by a later run")
             done.append(Recovered(int(run_id), str(status), tuple(removed)))
         return done
+
+    def run_status(self, run_id: int) -> str | None:
+        """Return the status of run ``run_id`` as committed (None: no such run)."""
+        row = self.db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def submitted_file(self, path: Path) -> tuple[int, str] | None:
         """Return ``(run id, status)`` when ``path`` is a file the ledger recorded as sent and it is unchanged."""
@@ -523,6 +610,16 @@ class Ledger:
             "SELECT id, run_id, name, kind, isa13, gs06, claims, charge, paid, status, path, sha256 FROM files "
             "ORDER BY id"
         )
+
+
+def _remove_unchanged(target: Path, sha: str | None, keep: Collection[Path]) -> bool:
+    """Delete ``target`` if it is a file with SHA-256 ``sha`` (None: any) and not in ``keep``; return whether."""
+    if not target.is_file() or target.resolve() in keep:
+        return False
+    if sha is not None and file_sha256(target) != sha:
+        return False
+    target.unlink()
+    return True
 
 
 def _statements(script: str) -> list[str]:

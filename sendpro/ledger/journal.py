@@ -3,15 +3,18 @@
 Rules that look at history (duplicates, replacement and void chains) must also
 see the claims earlier in the same run, across all its inputs. Keeping them in
 memory would grow with the run; the journal is a temporary SQLite file instead,
-and :meth:`sendpro.ledger.db.Ledger.record_run` copies it into the ledger in the
-run's single closing transaction.
+and :meth:`sendpro.ledger.db.Ledger.finish_publish` copies it into the ledger in
+the run's single closing transaction. A full disk under the journal ends the
+run with one line naming the journal (:func:`~sendpro.ledger.db.storage_errors`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
+from sendpro.ledger.db import storage_errors
 from sendpro.scratchdb import open_scratch_db
 
 _SCHEMA = """
@@ -47,7 +50,8 @@ class RunJournal:
     """Encounters routed by the current run (``output`` None: held in a rejects file)."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.db, self.path = open_scratch_db("sendpro-run-", _SCHEMA, directory)
+        with storage_errors(f"run journal in {directory or tempfile.gettempdir()}"):
+            self.db, self.path = open_scratch_db("sendpro-run-", _SCHEMA, directory)
         #: Encounters recorded so far (lets readers cache lookups between additions).
         self.added = 0
         # A Bloom filter of the claim ids recorded: most claims appear once in a run,
@@ -97,11 +101,12 @@ class RunJournal:
     def _write(self) -> None:
         """Insert the pending rows."""
         if self._pending:
-            self.db.executemany(
-                "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, st02, "
-                "charge, paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                self._pending,
-            )
+            with storage_errors(f"run journal {self.path}"):
+                self.db.executemany(
+                    "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, "
+                    "st02, charge, paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    self._pending,
+                )
             self._pending.clear()
 
     def might_have(self, claim_id: str) -> bool:
@@ -137,10 +142,15 @@ class RunJournal:
         return [str(r[0]) for r in rows]
 
     def flush(self) -> None:
-        """Commit what was recorded so another connection can read it."""
+        """Commit what was recorded so another connection can read it.
+
+        Raises:
+            LedgerError: the journal's disk is full or failed.
+        """
         self._write()
-        self.db.execute("COMMIT")
-        self.db.execute("BEGIN")
+        with storage_errors(f"run journal {self.path}"):
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
 
     def close(self) -> None:
         """Close and delete the journal."""

@@ -8,6 +8,7 @@ and control numbers the dead run reserved are never reissued.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -17,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from sendpro.ledger.db import file_sha256
+from sendpro import api
+from sendpro.ledger.db import Ledger, file_sha256
 from sendpro.x12.scan import iter_segments
-from tests.helpers import mce_text, typed_rows
+from tests.helpers import mce_text, test_config, typed_rows
 
 POINTS = ("after-scan", "mid-run", "before-publish", "after-publish", "in-ledger")
 
@@ -108,3 +110,57 @@ def test_a_killed_run_leaves_a_consistent_ledger(point: str, tmp_path: Path) -> 
     third = _convert(src, tmp_path / "out3", ledger)
     assert third.returncode == 0 and "nothing new" in third.stdout
     assert not list((tmp_path / "out3").glob("837*.x12"))
+
+
+def test_recovery_removes_everything_a_killed_run_published(tmp_path: Path) -> None:
+    """Killed after publishing: its report (status complete, listing its 837s) goes with the 837s it describes."""
+    rows = []
+    for n in range(6):
+        rows += typed_rows("PID"[n % 3], {"mce_claim_id": f"K{n:03d}"})
+    rows += typed_rows("P", {"mce_claim_id": "R1", "contract_type": "07"})  # rejected: rejects_P.txt
+    rows += typed_rows("I", {"mce_claim_id": "R2", "contract_type": "07"})  # rejected: rejects_I.txt
+    src = tmp_path / "in.txt"
+    src.write_text(mce_text(rows), encoding="utf-8")
+    ledger = tmp_path / "ledger.sqlite"
+    dead_out = tmp_path / "out-dead"
+    dead = _convert(src, dead_out, ledger, fault="after-publish")
+    assert dead.returncode == -signal.SIGKILL, dead.stderr
+    published = {p.name for p in dead_out.iterdir()}
+    assert {"report.json", "report.html", "errors.jsonl", "errors.csv", "rejects_P.txt", "rejects_I.txt"} < published
+    assert json.loads((dead_out / "report.json").read_text())["status"] == "complete"
+    # The team edited one rejects file in place before the next run: that file is theirs now.
+    edited = dead_out / "rejects_I.txt"
+    edited.write_text(edited.read_text().replace("|07|", "|01|"), encoding="utf-8")
+    # The next run converts the other (unchanged) rejects file: recovery must not delete its own input.
+    again_input = dead_out / "rejects_P.txt"
+
+    report = api.convert_files([again_input], tmp_path / "out", test_config(ledger=ledger))
+
+    assert report.overall.rejected.claims == 1  # it read its input: R1 again
+    left = {p.name for p in dead_out.iterdir()}
+    assert left == {"rejects_P.txt", "rejects_I.txt"}  # the input being converted, and the edited file
+    assert not any(name.startswith("837") for name in left)  # (the 837s went, as before)
+    [recovered] = report.recovered
+    assert recovered["run"] == 1 and recovered["died_while"] == "publishing"
+    assert {Path(p).name for p in recovered["removed"]} == published - {"rejects_P.txt", "rejects_I.txt"}
+    assert Path(recovered["removed"][0]).name == "report.json"  # first: no report lists a file that is gone
+    db = _check_ledger(ledger)
+    assert db.execute("SELECT status FROM runs ORDER BY id").fetchall() == [("interrupted",), ("complete",)]
+    db.close()
+
+
+def test_recovery_leaves_a_report_that_is_not_the_dead_runs(tmp_path: Path) -> None:
+    """Another run's report.json in a dead run's directory (here one without a ledger) is not the dead run's."""
+    src = _input(tmp_path / "in.txt")
+    dead_out = tmp_path / "out-dead"
+    api.convert_files([src], dead_out, test_config())  # published there, no ledger
+    before = {p.name: file_sha256(p) for p in dead_out.iterdir()}
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger) as db:  # a run that died while publishing into the same directory
+        run_id = db.start_run("2026-11-23T10:00:00", "0.1.0", "[]", str(dead_out.resolve()))
+        db.db.execute("UPDATE runs SET status = 'publishing', pid = ? WHERE id = ?", (2**31 - 1, run_id))
+
+    report = api.convert_files([src], tmp_path / "out", test_config(ledger=ledger))
+
+    assert report.recovered == [{"run": run_id, "died_while": "publishing", "removed": []}]
+    assert {p.name: file_sha256(p) for p in dead_out.iterdir()} == before
