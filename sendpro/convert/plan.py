@@ -18,7 +18,8 @@ from pathlib import Path
 from sendpro.codesets.catalog import CodeSets
 from sendpro.config import RunConfig
 from sendpro.errors import UsageError
-from sendpro.flatfile.layout import Layout, bundled_layouts, load_layout
+from sendpro.flatfile.layout import DEFAULT_MAX_LINE_LENGTH, Layout, bundled_layouts, load_layout
+from sendpro.flatfile.source import read_first_line
 from sendpro.ledger.history import History
 from sendpro.ncpdp.layout import NcpdpLayout, load_ncpdp_layout
 from sendpro.ncpdp.writer import NcpdpSettings
@@ -185,48 +186,51 @@ def refuse_unknown_prefixes(select: Sequence[str], ignore: Sequence[str]) -> Non
                 raise UsageError(f"{option} {prefix!r} matches no rule code (`sendpro rules` lists them)")
 
 
-def _read_first_line(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        for line in handle:
-            if line.strip():
-                return line.lstrip(b"\xef\xbb\xbf").rstrip(b"\r\n")
-    return b""
-
-
 def detect_layout(path: Path, candidates: dict[str, Path] | None = None) -> Layout:
     """Choose the layout of ``path`` from its first line, when exactly one layout fits.
 
     A delimited layout fits when the header row has its claim id column and most
-    (60 %) of its columns; the best fit wins when it covers clearly more than the
-    next one. Missing required columns are then reported by the reader, naming
-    them. A fixed-width layout fits when the first record carries its header (or
-    claim) record type.
+    (60 %) of its columns, names compared ignoring case as the reader does; the
+    best fit wins when it covers clearly more than the next one. Missing required
+    columns are then reported by the reader, naming them. A fixed-width layout
+    fits when the first record carries its header (or claim) record type, and
+    fits less well when that record is not the declared length: an upper-case
+    header row ``CLAIM_TYPE|...`` starts with a claim record type ``CL`` too.
+
+    The first line is read as the reader reads it, at most the longest
+    ``max_line_length`` of the candidates: a file without line breaks is refused
+    after that many bytes.
 
     Raises:
         UsageError: no layout fits, or several fit equally well.
+        InputFileError: the first line is too long, or the file has CR-only line
+            ends or is UTF-16 (the reader's own checks).
     """
-    first = _read_first_line(path).decode("utf-8", errors="replace")
+    layouts = [load_layout(lpath) for lpath in (candidates or bundled_layouts()).values()]
+    limit = max((lay.max_line_length for lay in layouts), default=DEFAULT_MAX_LINE_LENGTH)
+    first = read_first_line(path, limit, str(path)).decode("utf-8", errors="replace")
     if not first:
         raise UsageError(f"{path}: the file is empty; nothing to choose a layout from")
     scored: list[tuple[float, Layout]] = []
     # A layout whose columns are there but its claim id column is not: worth naming.
     near: tuple[float, Layout] | None = None
-    for lpath in (candidates or bundled_layouts()).values():
-        lay = load_layout(lpath)
+    for lay in layouts:
         if lay.format.value == "delimited":
             if not lay.header:
                 continue
-            names = {n.strip() for n in first.split(lay.delimiter)}
-            columns = [s.column or s.field for s in lay.fields]
+            names = {n.strip().casefold() for n in first.split(lay.delimiter)}
+            columns = [(s.column or s.field).casefold() for s in lay.fields]
             coverage = sum(1 for c in columns if c in names) / len(columns)
-            if lay.column_for("mce_claim_id") in names and coverage >= 0.6:
+            if lay.column_for("mce_claim_id").casefold() in names and coverage >= 0.6:
                 scored.append((coverage, lay))
             elif coverage >= 0.6 and (near is None or coverage > near[0]):
                 near = (coverage, lay)
         else:
             rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
-            if rt in {r.type for r in lay.records if r.role.value in ("header", "claim")}:
-                scored.append((1.0, lay))
+            record = next((r for r in lay.records if r.type == rt and r.role.value in ("header", "claim")), None)
+            if record is not None:
+                shaped = record.length is None or len(first) == record.length
+                scored.append((1.0 if shaped else 0.5, lay))
     scored.sort(key=lambda item: -item[0])
     if len(scored) == 1 or (len(scored) > 1 and scored[0][0] - scored[1][0] >= 0.2):
         return scored[0][1]

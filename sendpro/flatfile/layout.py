@@ -31,6 +31,19 @@ DATE_FORMATS: Mapping[str, str] = {
     "MMDDCCYY": "%m%d%Y",
 }
 
+#: Default longest line (record) a layout accepts, in bytes, line end excluded. The
+#: widest valid ``mce-v1`` row, every one of its 134 columns at its maximum width, is
+#: about 3.2 KB (some 6 KB if every name were non-ASCII), a fixed-width record a
+#: few hundred bytes. 1 MiB leaves room for a row with one absurd field (a 100 KB
+#: name), which is that claim's error, not the file's; a file without line breaks
+#: (or with CR-only ones) is still refused after 1 MiB instead of the whole file,
+#: and chunks are capped in bytes as well as lines, so memory stays bounded.
+DEFAULT_MAX_LINE_LENGTH = 1024 * 1024
+
+#: Text a layout's encoding must encode as ASCII does: lines are split on the
+#: byte ``\n`` before decoding, so UTF-16 or UTF-32 cannot be read.
+_ASCII_PROBE = "\r\n|,;*^~:\t azAZ09"
+
 #: Top-level tables a layout file may hold.
 _TOP_LEVEL_KEYS = frozenset({"layout", "field", "record"})
 #: [layout] keys that only mean something for one format.
@@ -126,6 +139,7 @@ class Layout:
     description: str = ""
     model: str = "medical"
     paid_components: tuple[str, ...] = ()
+    max_line_length: int = DEFAULT_MAX_LINE_LENGTH
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -164,6 +178,20 @@ class Layout:
             if f.field == model_field and f.column:
                 return f.column
         return model_field
+
+
+def ascii_compatible(encoding: str) -> bool:
+    """Return True when ``encoding`` encodes line ends, delimiters and ASCII letters as ASCII does.
+
+    Raises:
+        LookupError: ``encoding`` is not a known encoding.
+    """
+    try:
+        encoded = _ASCII_PROBE.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    # utf-8-sig writes a BOM first; the line reader drops it.
+    return encoded.removeprefix(b"\xef\xbb\xbf") == _ASCII_PROBE.encode("ascii")
 
 
 def bundled_layouts() -> dict[str, Path]:
@@ -227,6 +255,12 @@ class _LayoutBuilder:
                 raise self.fail(f"paid_components: {n!r} is not a pharmacy amount field")
         return tuple(names)
 
+    def _max_line_length(self) -> int:
+        value = self._int(self.meta.get("max_line_length", DEFAULT_MAX_LINE_LENGTH), "max_line_length")
+        if value < 1:
+            raise self.fail("max_line_length must be a positive number of bytes")
+        return value
+
     def _int(self, value: Any, what: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(f"{what} must be a whole number, not {value!r}")
@@ -254,6 +288,7 @@ class _LayoutBuilder:
             "description",
             "model",
             "paid_components",
+            "max_line_length",
         }
         unknown = sorted(set(self.meta) - known)
         if unknown:
@@ -273,6 +308,11 @@ class _LayoutBuilder:
             codecs.lookup(encoding)
         except LookupError:
             raise self.fail(f"encoding {encoding!r} is not a known text encoding") from None
+        if not ascii_compatible(encoding):
+            raise self.fail(
+                f"encoding {encoding!r} does not encode line ends and delimiters as ASCII does; "
+                "sendpro reads utf-8, cp1252, latin-1 and other ASCII-compatible encodings"
+            )
         model = self._str("model", "medical")
         if model not in CATALOGS:
             raise self.fail(f"model {model!r} is not one of {', '.join(CATALOGS)}")
@@ -298,6 +338,7 @@ class _LayoutBuilder:
             description=self._str("description", ""),
             model=model,
             paid_components=self._paid_components(),
+            max_line_length=self._max_line_length(),
         )
         if fmt is Format.DELIMITED:
             layout = self._delimited(common)
@@ -398,6 +439,11 @@ class _LayoutBuilder:
                 raise self.fail(f"record type {r.type!r} is not {rt_len} characters long")
         all_specs = [f for r in records for f in r.fields if f.model]
         self._no_duplicates(all_specs, "the records")
+        limit = common["max_line_length"]
+        for r in records:
+            # Characters, compared with bytes: a record of that length may take more bytes, never fewer.
+            if r.length is not None and r.length > limit:
+                raise self.fail(f"record {r.type}: length {r.length} is beyond max_line_length {limit}")
         return Layout(**common, record_type_start=rt_start, record_type_length=rt_len, records=tuple(records))
 
     def _record(self, raw: dict[str, Any], index: int, rt_start: int, rt_len: int) -> RecordSpec:

@@ -92,6 +92,21 @@ CLAIM_IN_TWO_FILES = FileProblem(
     bad="convert a.txt b.txt where b.txt repeats claims of a.txt",
     good="each claim's rows in one input; join the files or convert them in separate runs",
 )
+LINE_TOO_LONG = FileProblem(
+    "FF017",
+    "file.line_too_long",
+    "A line is longer than the layout's max_line_length (1 MiB by default): the file has no line breaks "
+    "where the layout expects them.",
+    bad="a 2 GB extract without a line break after its header",
+    good="one record per line, each far shorter than max_line_length, LF or CRLF line ends",
+)
+INPUT_CHANGED = FileProblem(
+    "FF018",
+    "file.changed",
+    "An input file changed while sendpro read it (the extract was still being written).",
+    bad="converting an extract the warehouse job is still writing",
+    good="converting the extract once its job has finished (or a copy of it)",
+)
 
 FILE_PROBLEMS: tuple[FileProblem, ...] = (
     EMPTY_FILE,
@@ -103,4 +118,6 @@ FILE_PROBLEMS: tuple[FileProblem, ...] = (
     TRAILER_TOTAL,
     RECORD_ORDER,
     CLAIM_IN_TWO_FILES,
+    LINE_TOO_LONG,
+    INPUT_CHANGED,
 )

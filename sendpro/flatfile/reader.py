@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +30,13 @@ from typing import TypeVar
 import polars as pl
 
 from sendpro.flatfile.claimindex import ClaimIndex
-from sendpro.flatfile.layout import DATE_FORMATS, FieldSpec, Format, Layout, Role
+from sendpro.flatfile.layout import DATE_FORMATS, FieldSpec, Format, Layout, Role, ascii_compatible
 from sendpro.flatfile.picture import decode_expr, misplaced_blank_expr
 from sendpro.flatfile.problems import (
+    BAD_ENCODING,
     EMPTY_FILE,
     LAYOUT_MISMATCH,
     MISSING_COLUMN,
-    NO_DATA_ROWS,
     RECORD_ORDER,
     TRAILER_COUNT,
     TRAILER_TOTAL,
@@ -61,6 +63,11 @@ _ROLE_KIND = {
     Role.HEADER: KIND_HEADER,
     Role.TRAILER: KIND_TRAILER,
 }
+
+# Header text that may be shown in a message: a column name, not a data value
+# (a member id, a date, an amount, an address), which may be PHI.
+_NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ .#/()-]{0,63}")
+_DIGIT_RUN = re.compile(r"[0-9]{4}")
 
 #: Bookkeeping columns of a batch frame (model fields are the others).
 META_COLUMNS = (
@@ -167,6 +174,20 @@ def _closest(name: str, candidates: Sequence[str]) -> str | None:
     return by_norm[found[0]] if found else None
 
 
+def _looks_like_name(text: str) -> bool:
+    """Return True when header text looks like a column name, so a message may quote it.
+
+    A header row that is really a data row (a file without one, CR-only line
+    ends) holds member ids, dates and names: those are never quoted.
+    """
+    return _NAME_LIKE.fullmatch(text) is not None and _DIGIT_RUN.search(text) is None
+
+
+def _shown(name: str, pos: int) -> str:
+    """Return a header name as a message may show it: itself, or its position when it does not look like a name."""
+    return name if _looks_like_name(name) else f"<column {pos + 1}>"
+
+
 def _empty_to_null(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
     return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped)
@@ -243,11 +264,17 @@ class FlatFileReader:
             self._index = None
 
     # -- opening -----------------------------------------------------------------------
-    def _chunks(self) -> Iterator[LineChunk]:
-        return iter_line_chunks(self.path, self.encoding, self.chunk_lines, self.name)
+    def _chunks(self, chunk_lines: int | None = None) -> Iterator[LineChunk]:
+        return iter_line_chunks(
+            self.path,
+            self.encoding,
+            chunk_lines or self.chunk_lines,
+            self.name,
+            max_line_length=self.layout.max_line_length,
+        )
 
     def _first_line(self) -> tuple[int, str]:
-        for chunk in iter_line_chunks(self.path, self.encoding, 1, self.name):
+        for chunk in self._chunks(1):
             if chunk.lines:
                 return chunk.line_nos[0], chunk.lines[0]
         raise EMPTY_FILE.error(self.name, "the file is empty (no lines with data)")
@@ -264,9 +291,20 @@ class FlatFileReader:
             raise LAYOUT_MISMATCH.error(self.name, "no such file")
         if self.path.stat().st_size == 0:
             raise EMPTY_FILE.error(self.name, "the file is empty (0 bytes)")
-        _, first = self._first_line()
+        try:
+            readable = ascii_compatible(self.encoding)
+        except LookupError:
+            raise BAD_ENCODING.error(self.name, f"{self.encoding!r} is not a known text encoding") from None
+        if not readable:
+            # Lines are split on the byte \n before decoding (see sendpro.flatfile.source).
+            raise BAD_ENCODING.error(
+                self.name,
+                f"encoding {self.encoding} cannot be read line by line; save the file as UTF-8 "
+                "(sendpro reads ASCII-compatible encodings: utf-8, cp1252, latin-1 ...)",
+            )
+        line_no, first = self._first_line()
         if self.layout.format is Format.DELIMITED:
-            self._info = self._open_delimited(first)
+            self._info = self._open_delimited(first, line_no)
         else:
             self._info = self._open_fixed(first)
         return self._info
@@ -277,7 +315,13 @@ class FlatFileReader:
             return next(csv.reader([line], delimiter=lay.delimiter, quotechar=lay.quote))
         return line.split(lay.delimiter)
 
-    def _open_delimited(self, first: str) -> InputInfo:
+    def _open_delimited(self, first: str, line_no: int = 1) -> InputInfo:
+        """Map the header row's names onto the layout's columns.
+
+        Names match exactly, else ignoring case (``CLAIM_TYPE`` is ``claim_type``)
+        unless two layout columns differ only in case. Messages quote header names
+        only when they look like column names (:func:`_looks_like_name`).
+        """
         lay = self.layout
         if not lay.header:
             positions = {s.field: s.position for s in lay.fields if s.position is not None}
@@ -285,6 +329,19 @@ class FlatFileReader:
             return InputInfo(self.name, self.path, lay, self.encoding, (), positions, expected)
         names = [n.strip() for n in self._split_line(first)]
         known = {s.column: s for s in lay.fields if s.column}
+        folded: dict[str, FieldSpec] = {}
+        clashing: set[str] = set()
+        for column, spec in known.items():
+            key = column.casefold()
+            if key in folded:
+                clashing.add(key)
+            folded[key] = spec
+        for key in clashing:
+            del folded[key]
+
+        def lookup(name: str) -> FieldSpec | None:
+            return known.get(name) or folded.get(name.casefold())
+
         if len(names) == 1:
             guesses = [d for d in (",", "\t", ";", "|", "*", "^") if d != lay.delimiter and d in first]
             looks = f"; it looks {guesses[0]!r}-delimited" if guesses else ""
@@ -292,33 +349,50 @@ class FlatFileReader:
                 self.name,
                 f"the header row is not {lay.delimiter!r}-delimited as layout {lay.name} expects{looks}",
             )
-        matched = [n for n in names if n in known]
-        if not matched:
+        specs = [lookup(n) for n in names]
+        if not any(specs):
+            if sum(1 for n in names if _looks_like_name(n)) * 2 < len(names):
+                raise LAYOUT_MISMATCH.error(
+                    self.name,
+                    f"line {line_no} does not look like a header row: most of its {len(names)} fields look like data "
+                    f"values, not column names; layout {lay.name} expects a header row of its column names",
+                )
+            first_name = f" (first column {names[0][:40]!r})" if _looks_like_name(names[0]) else ""
             raise LAYOUT_MISMATCH.error(
                 self.name,
-                f"the header row holds none of layout {lay.name}'s column names "
-                f"(first column {names[0][:40]!r}); pass --layout to choose the right layout",
+                f"the header row holds none of layout {lay.name}'s column names{first_name}; "
+                "pass --layout to choose the right layout",
             )
-        dup = sorted({n for n in names if n and names.count(n) > 1})
-        if dup:
-            raise LAYOUT_MISMATCH.error(self.name, f"column(s) named twice in the header row: {', '.join(dup)}")
+        # Twice: two names of one layout column (in any case), or one unknown name repeated.
+        keys = [spec.field if spec is not None else f"?{n}" for n, spec in zip(names, specs, strict=True)]
+        counts = Counter(keys)
+        twice = [p for p, k in enumerate(keys) if names[p] and counts[k] > 1]
+        if twice:
+            shown = sorted({names[p] for p in twice if _looks_like_name(names[p])})
+            hidden = len({keys[p] for p in twice if not _looks_like_name(names[p])})
+            listed = [*shown, *([f"{hidden} name(s) that do not look like column names"] if hidden else [])]
+            raise LAYOUT_MISMATCH.error(self.name, f"column(s) named twice in the header row: {', '.join(listed)}")
         index: dict[str, int] = {}
         unknown: list[tuple[str, str | None]] = []
         # Layout columns the header lacks: what an unknown header column most likely meant.
-        absent = [k for k in known if k not in names]
-        for pos, name in enumerate(names):
-            spec = known.get(name)
-            if spec is None:
+        mapped = {found.field for found in specs if found is not None}
+        absent = [c for c, spec in known.items() if spec.field not in mapped]
+        for pos, (name, found) in enumerate(zip(names, specs, strict=True)):
+            if found is not None:
+                index[found.field] = pos
+            elif _looks_like_name(name):
                 unknown.append((name, _closest(name, absent) or _closest(name, list(known))))
             else:
-                index[spec.field] = pos
+                unknown.append((_shown(name, pos), None))
         for field_name, why in (
             ("mce_claim_id", "which groups rows into claims"),
             ("claim_type", "P, I or D per claim"),
         ):
             if field_name not in index and (field_name == "mce_claim_id" or len(lay.claim_types) > 1):
                 column = lay.column_for(field_name)
-                near = _closest(column, [n for n in names if n not in known])
+                near = _closest(
+                    column, [n for n, spec in zip(names, specs, strict=True) if spec is None and _looks_like_name(n)]
+                )
                 hint = f"; the header has {near!r}" if near else ""
                 raise MISSING_COLUMN.error(self.name, f"the header row has no {column!r} column ({why}){hint}")
         return InputInfo(
@@ -338,9 +412,11 @@ class FlatFileReader:
         rt = first[lay.record_type_start - 1 : lay.record_type_start - 1 + lay.record_type_length]
         types = [r.type for r in lay.records]
         if rt not in types:
+            # Two characters of a record type may be shown; anything else may be a data value.
+            shown = f" {rt!r}" if rt.isascii() and rt.isalnum() else ""
             raise LAYOUT_MISMATCH.error(
                 self.name,
-                f"the first record's type {rt!r} (positions {lay.record_type_start}-"
+                f"the first record's type{shown} (positions {lay.record_type_start}-"
                 f"{lay.record_type_start + lay.record_type_length - 1}) is not one of layout "
                 f"{lay.name}'s record types {', '.join(types)}",
             )
@@ -572,9 +648,8 @@ class FlatFileReader:
                 for ct, row in firsts.iter_rows():
                     if ct is not None and ct not in types:
                         types[str(ct)] = int(row)
-        if data_rows == 0:
-            what = "the header row" if lay.format is Format.DELIMITED and lay.header else "header/trailer records"
-            raise NO_DATA_ROWS.error(self.name, f"the file holds {what} but no data rows; nothing to convert")
+        # No data rows (a header row, or header and trailer records, only) is a file
+        # with nothing to send, not an unusable one: a quiet fortnight's extract.
         if fixed and trailer_spec is not None:
             if trailer_record is None:
                 raise RECORD_ORDER.error(
@@ -684,18 +759,26 @@ class FlatFileReader:
         if "claim_type" not in info.field_index and len(self.layout.claim_types) == 1:
             present.add("claim_type")
         problems: list[str] = []
+        missing_columns: set[str] = set()
         catalog = self.layout.catalog
         for ct, first_row in sorted(types.items(), key=lambda kv: kv[1]):
             if ct not in catalog.claim_types:
                 continue
             missing = [fd.name for fd in catalog.required(ct) if fd.name not in present]
             if missing:
+                missing_columns.update(self.layout.column_for(m) for m in missing)
                 cols = ", ".join(self.layout.column_for(m) for m in missing)
                 problems.append(
                     f"{catalog.type_name(ct)} claims (type {ct}, first at line {first_row}) require column(s) {cols}"
                 )
         if problems:
-            raise MISSING_COLUMN.error(self.name, "missing column(s): " + "; ".join(problems))
+            # A misspelt column is missing and unknown at once: name the header's near miss.
+            near = [
+                f"header column {name!r} is not in the layout (did you mean {hint!r}?)"
+                for name, hint in info.unknown_columns
+                if hint in missing_columns
+            ]
+            raise MISSING_COLUMN.error(self.name, "missing column(s): " + "; ".join(problems + near))
 
     # -- pass 2 ------------------------------------------------------------------------
     def iter_batches(self) -> Iterator[Batch]:

@@ -374,10 +374,13 @@ def test_missing_file(tmp_path: Path, mce: Layout) -> None:
     assert "no such file" in str(err)
 
 
-def test_header_only(tmp_path: Path, mce: Layout) -> None:
-    err = _error(_write(tmp_path, mce_text([])), mce, display_name="x.txt")
-    assert err.code == "FF002"
-    assert str(err) == "x.txt: the file holds the header row but no data rows; nothing to convert"
+def test_header_only_is_an_empty_extract_not_an_error(tmp_path: Path, mce: Layout) -> None:
+    # A quiet fortnight: nothing to send is not an unusable file.
+    with FlatFileReader(_write(tmp_path, mce_text([])), mce, display_name="x.txt") as reader:
+        scan = reader.scan()
+        assert (scan.data_rows, scan.claims, scan.claim_types) == (0, 0, {})
+        assert list(reader.iter_batches()) == []
+        assert reader.header_text() == "|".join(COLUMNS)
 
 
 def test_comma_delimited(tmp_path: Path, mce: Layout) -> None:
@@ -414,12 +417,17 @@ def test_a_near_miss_header_name_is_suggested(tmp_path: Path, mce: Layout) -> No
     err = _error(_write(tmp_path, renamed + "\n" + rest), mce)
     assert "no 'mce_claim_id' column (which groups rows into claims); the header has 'MCE Claim ID'" in str(err)
     claims, file_issues = run_engine(
-        _write(tmp_path, header.replace("member_first_name", "Member_First_Name") + "\n" + rest), "mce-v1"
+        _write(tmp_path, header.replace("member_first_name", "Member First Name") + "\n" + rest), "mce-v1"
     )
     hints = [i.message for i in file_issues if i.code == "FF011"]
     assert hints == [
-        "column 'Member_First_Name' is not in layout mce-v1 and is ignored (did you mean 'member_first_name'?)"
+        "column 'Member First Name' is not in layout mce-v1 and is ignored (did you mean 'member_first_name'?)"
     ]
+    # Case alone is no near miss: the column is read (see test_hostile_header).
+    _, file_issues = run_engine(
+        _write(tmp_path, header.replace("member_first_name", "Member_First_Name") + "\n" + rest), "mce-v1"
+    )
+    assert [i for i in file_issues if i.code == "FF011"] == []
 
 
 def test_missing_claim_type_column(tmp_path: Path, mce: Layout) -> None:
@@ -650,9 +658,17 @@ def test_fixed_width_unknown_first_record(tmp_path: Path, fw: Layout) -> None:
 def test_fixed_width_only_header_and_trailer(tmp_path: Path, fw: Layout) -> None:
     lines = _fw_lines([_claim("F1", 2)])
     text = lines[0] + "\n" + _trailer(fw, "2", "0") + "\n"
-    err = _error(_write(tmp_path, text), fw)
-    assert err.code == "FF002"
-    assert "the file holds header/trailer records but no data rows" in str(err)
+    with FlatFileReader(_write(tmp_path, text), fw) as reader:
+        scan = reader.scan()
+        assert (scan.data_rows, scan.claims) == (0, 0)
+        assert scan.trailer_record is not None
+        assert list(reader.iter_batches()) == []
+
+
+def test_fixed_width_only_header_and_trailer_still_checks_the_trailer(tmp_path: Path, fw: Layout) -> None:
+    lines = _fw_lines([_claim("F1", 2)])
+    err = _error(_write(tmp_path, lines[0] + "\n" + _trailer(fw, "5", "0") + "\n"), fw)
+    assert err.code == "FF006"
 
 
 def test_fixed_width_orphan_line_records_form_one_claim(tmp_path: Path, fw: Layout) -> None:
