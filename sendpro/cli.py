@@ -25,7 +25,7 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, DEFAULT_NCPDP_LAYOUT, RunConfig
 from sendpro.errors import SendproError, UsageError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
-from sendpro.ledger.acks import AckResult
+from sendpro.ledger.acks import AckResult, collect_ack_files
 from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED, default_ledger_path
 from sendpro.ledger.reports import ENCOUNTER_STATUSES, LedgerReconciliation, StatusReport
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
@@ -739,16 +739,22 @@ def _ledger(path: Path | None) -> Path:
 
 
 @cli.command()
-@click.argument("ack_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("ack_files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="ACK_FILE_OR_DIR...")
 @ledger_option
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (notes go to stderr).")
 def ack(ack_files: tuple[Path, ...], ledger_path: Path | None, as_json: bool) -> None:
     """Ingest acknowledgments (TA1, 999, 277CA X214, 277 X364) into the ledger.
 
+    A directory means every file in it, in name order (hidden files skipped); an
+    empty directory, or a shell pattern that matched nothing, is nothing to do.
     Each file updates the files and encounters it names; one that names nothing
-    the ledger submitted is refused and changes nothing. Exit 1 when a file was refused.
+    the ledger submitted, or is cut short, is refused and changes nothing. Exit 1
+    when a file was refused.
     """
-    results = api.ingest_acks(list(ack_files), _ledger(ledger_path))
+    inputs = collect_ack_files(ack_files)
+    for note in inputs.notes:
+        click.echo(note, err=as_json)  # stdout stays one JSON document
+    results = api.ingest_acks(inputs.files, _ledger(ledger_path)) if inputs.files else []
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -758,9 +764,11 @@ def ack(ack_files: tuple[Path, ...], ledger_path: Path | None, as_json: bool) ->
 
 
 def render_ack(result: AckResult) -> str:
-    """Return what ingesting one acknowledgment did, for people."""
-    if result.status != "ingested":
-        return f"{result.path}: {result.status}: {result.message}"
+    """Return what ingesting one acknowledgment did, for people: the file named once, then what happened."""
+    if result.status == "refused":
+        return f"{result.path}: refused: {result.message}"
+    if result.status != "ingested":  # already ingested: the message says so, and when
+        return f"{result.path}: {result.message}"
     kinds = ", ".join(result.kinds)
     moved = ", ".join(f"{n} {s}" for s, n in sorted(result.encounters.items()) if n) or "none changed"
     lines = [f"{result.path}: {kinds}: {result.files} file(s); encounters: {moved}"]

@@ -11,19 +11,25 @@ answers (the ack's ISA07/ISA08 is the sender of the files it acknowledges):
   submitted version first, preferring the one whose total charge equals STC04.
 
 An acknowledgment is ingested in one transaction. One that matches nothing the
-ledger holds is refused (rolled back), so a misrouted file changes nothing.
-Ingesting the same file twice (same SHA-256) is a no-op.
+ledger holds is refused (rolled back), so a misrouted file changes nothing; so is
+one cut short or with an inconsistent envelope (:class:`AckFileError`), which is
+not recorded either, so a complete copy can be ingested later. Ingesting the same
+file twice (same SHA-256) is a no-op.
+
+:func:`collect_ack_files` turns the command line's arguments (files, directories,
+a shell pattern that matched nothing) into the files to ingest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sendpro.errors import LedgerError
 from sendpro.ledger.db import (
     ACCEPTED,
     ACKNOWLEDGED,
@@ -38,6 +44,7 @@ from sendpro.ledger.db import (
 )
 from sendpro.x12.ackcodes import GROUP_ACK
 from sendpro.x12.acks import (
+    AckFileError,
     AckInterchange,
     BatchTotals,
     ClaimAck,
@@ -58,6 +65,7 @@ class AckResult:
     files: int = 0
     encounters: Counter[str] = field(default_factory=Counter)
     unmatched: list[str] = field(default_factory=list)
+    #: Why the file was refused or not ingested again: the reason alone, never the file name (``path`` says it).
     message: str = ""
 
     def to_dict(self) -> dict[str, object]:
@@ -270,38 +278,45 @@ class _Refused(Exception):
 
 
 def _apply(state: _Ingest, path: Path) -> str | None:
-    """Feed every item of the file to ``state``; return the acknowledging party."""
+    """Feed every item of the file to ``state``; return the acknowledging party.
+
+    Raises:
+        AckFileError: the file is not X12, or it is cut short (found at its end: roll back).
+    """
     sender = None
-    try:
-        for item in iter_ack(path):
-            if isinstance(item, AckInterchange):
-                state.receiver, sender = item.receiver, item.sender
-            elif isinstance(item, InterchangeAck):
-                state.interchange(item)
-            elif isinstance(item, GroupAck):
-                if item.functional_id == "HC":
-                    state.group(item)
-                else:
-                    state.result.unmatched.append(
-                        f"999 for a {item.functional_id} group {item.gs06} (not a claim file)"
-                    )
-            elif isinstance(item, ClaimAck):
-                state.claim(item)
+    for item in iter_ack(path):
+        if isinstance(item, AckInterchange):
+            state.receiver, sender = item.receiver, item.sender
+        elif isinstance(item, InterchangeAck):
+            state.interchange(item)
+        elif isinstance(item, GroupAck):
+            if item.functional_id == "HC":
+                state.group(item)
             else:
-                state.batch(item)
-    except ValueError as exc:
-        raise LedgerError(f"{path}: {exc}") from None
+                state.result.unmatched.append(f"999 for a {item.functional_id} group {item.gs06} (not a claim file)")
+        elif isinstance(item, ClaimAck):
+            state.claim(item)
+        else:
+            state.batch(item)
     return sender
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"cannot be read: {exc.strerror or type(exc).__name__}"
 
 
 def ingest_ack(ledger: Ledger, path: Path) -> AckResult:
     """Apply one acknowledgment file to the ledger (one transaction); return what it did.
 
-    Raises:
-        LedgerError: the file cannot be read as an acknowledgment.
+    A file that cannot be read, is not X12, is cut short or matches nothing is
+    ``refused`` with the reason in :attr:`AckResult.message`: nothing changes and
+    the file is not recorded, so a complete copy can be ingested later.
     """
     result = AckResult(str(path))
-    sha = file_sha256(path)
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:  # permissions, or gone since it was listed
+        return AckResult(str(path), status="refused", message=_unreadable(exc))
     seen = ledger.db.execute("SELECT id, received_at FROM acks WHERE sha256 = ?", (sha,)).fetchone()
     if seen is not None:
         result.status, result.ack_id = "already ingested", int(seen[0])
@@ -345,5 +360,65 @@ def ingest_ack(ledger: Ledger, path: Path) -> AckResult:
         result.status = "refused"
         result.encounters.clear()
         return result
+    except AckFileError as exc:
+        # Rolled back: nothing the part that arrived said is applied, so none of it is reported either.
+        return AckResult(str(path), status="refused", message=str(exc))
+    except OSError as exc:
+        return AckResult(str(path), status="refused", message=_unreadable(exc))
     result.ack_id = ack_id
     return result
+
+
+#: Shell pattern characters: an argument holding one that names nothing is a glob that matched nothing.
+_PATTERN = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True, slots=True)
+class AckInputs:
+    """The files an ``ack`` command line names, and one note per argument that named none or was partly skipped."""
+
+    files: list[Path]
+    notes: list[str]
+
+
+def collect_ack_files(paths: Sequence[Path]) -> AckInputs:
+    """Expand directories into their files (name order) and drop shell patterns that matched nothing.
+
+    A directory contributes its regular files, sorted by name; hidden files (an
+    upload in progress is often one) and anything that is not a file are skipped
+    and named in a note. An empty directory, or a pattern holding ``*``, ``?`` or
+    ``[`` that names nothing (the shell passes it on when it matched nothing), is
+    nothing to do and gets a note. Any other path is kept as given, so a missing
+    file is still refused by the ingestion.
+    """
+    files: list[Path] = []
+    notes: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            taken, skipped = _directory(path)
+            files += taken
+            if not taken:
+                why = f" (skipped {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''})" if skipped else ""
+                notes.append(f"{path}: no acknowledgment files in the directory, nothing to do{why}")
+            elif skipped:
+                more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
+                notes.append(f"{path}: skipped {len(skipped)}: {', '.join(skipped[:5])}{more}")
+        elif not path.exists() and not path.is_symlink() and _PATTERN.search(str(path)):
+            notes.append(f"{path}: no files match, nothing to do")
+        else:
+            files.append(path)
+    return AckInputs(files, notes)
+
+
+def _directory(path: Path) -> tuple[list[Path], list[str]]:
+    """Return a directory's files in name order, and what was skipped (``name (why)``)."""
+    taken: list[Path] = []
+    skipped: list[str] = []
+    for entry in sorted(path.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("."):
+            skipped.append(f"{entry.name} (hidden)")
+        elif not entry.is_file():
+            skipped.append(f"{entry.name} ({'a directory' if entry.is_dir() else 'not a file'})")
+        else:
+            taken.append(entry)
+    return taken, skipped

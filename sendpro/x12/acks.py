@@ -5,6 +5,12 @@ file order: the interchange header it came in, each TA1, each 999 functional
 group response (with its transaction set responses), each 277 claim status and
 each 277 batch total. Memory holds one functional group response or one claim
 at a time, so a 277 for a million encounters reads in bounded memory.
+
+The envelope is checked on the way (:class:`_Envelope`): every ST closed by its
+SE, GS by its GE and ISA by its IEA, with matching counts and control numbers,
+and the last segment terminated. A file that fails is cut short or damaged and
+:class:`AckFileError` is raised, possibly after items were yielded: a consumer
+applies them in one transaction and rolls it back on the error.
 """
 
 from __future__ import annotations
@@ -151,6 +157,13 @@ class BatchTotals:
 AckItem = AckInterchange | InterchangeAck | GroupAck | ClaimAck | BatchTotals
 
 
+class AckFileError(ValueError):
+    """The file cannot be taken as an acknowledgment: not X12, or its envelope is cut short or inconsistent.
+
+    The message is the reason only; the caller names the file.
+    """
+
+
 def _cents(text: str) -> int | None:
     try:
         return int(Decimal(text) * 100)
@@ -167,6 +180,143 @@ def _int(text: str) -> int | None:
 
 def _get(el: list[str], i: int) -> str:
     return el[i].strip() if len(el) > i else ""
+
+
+def _count(text: str) -> int | None:
+    """Return an envelope count (SE01, GE01, IEA01): digits only, unlike amounts."""
+    return int(text) if text.isdigit() else None
+
+
+class _Envelope:
+    """Check ISA/IEA, GS/GE and ST/SE as the segments go by (see the module docstring).
+
+    A file cut short ends inside an envelope, or in a trailer whose count or
+    control number no longer agrees; either way the whole file is refused, since
+    the part that did arrive cannot be told from the whole.
+    """
+
+    def __init__(self) -> None:
+        self.isa13: str | None = None  # the open interchange
+        self.groups = 0
+        self.gs06: str | None = None  # the open functional group
+        self.transactions = 0
+        self.st02: str | None = None  # the open transaction set
+        self.st_at = 0  # its ST's segment number
+        self.last = (0, "")  # the last segment seen: number, id
+
+    def _inside(self) -> str:
+        """Name the innermost open envelope, for messages."""
+        if self.st02 is not None:
+            return f"transaction set {self.st02}"
+        if self.gs06 is not None:
+            return f"functional group {self.gs06}"
+        return f"interchange {self.isa13}"
+
+    def _misplaced(self, number: int, seg: str, closer: str) -> AckFileError:
+        return AckFileError(f"segment {number} ({seg}) comes inside {self._inside()}, which has no {closer} before it")
+
+    @staticmethod
+    def _agree(number: int, seg: str, said: str, counted: int, what: str) -> None:
+        if _count(said) != counted:
+            said_text = f"says {said} {what}" if _count(said) is not None else "is not a number"
+            raise AckFileError(
+                f"segment {number} ({seg}): {seg}01 {said_text}, the file holds {counted}: it is damaged or cut short"
+            )
+
+    @staticmethod
+    def _same(number: int, seg: str, element: str, value: str, opener: str, expected: str) -> None:
+        # Numbers compare as numbers: a sender that pads GE02 unlike GS06 is not cut short, while a
+        # control number cut mid-way always changes its value (control numbers start at 1).
+        if _count(value) is not None and _count(value) == _count(expected):
+            return
+        if value != expected:
+            raise AckFileError(
+                f"segment {number} ({seg}): {element} {value or '(empty)'} does not match {opener} {expected}: "
+                "it is damaged or cut short"
+            )
+
+    def feed(self, number: int, el: list[str]) -> None:
+        """Check one segment's place in the envelope.
+
+        Raises:
+            AckFileError: the segment is out of place, or a trailer disagrees with what it closes.
+        """
+        seg = el[0]
+        self.last = (number, seg)
+        if seg == "ISA":
+            if self.isa13 is not None:
+                raise self._misplaced(number, seg, "SE" if self.st02 else "GE" if self.gs06 else "IEA")
+            self.isa13, self.groups = _get(el, 13), 0
+            return
+        if self.isa13 is None:
+            raise AckFileError(f"segment {number} ({seg}) comes after the IEA: only an ISA may follow an interchange")
+        if seg == "ST":
+            if self.st02 is not None:
+                raise self._misplaced(number, seg, "SE")
+            if self.gs06 is None:
+                raise AckFileError(f"segment {number} (ST) comes outside a functional group (no GS before it)")
+            self.st02, self.st_at = _get(el, 2), number
+            self.transactions += 1
+        elif seg == "SE":
+            if self.st02 is None:
+                raise AckFileError(f"segment {number} (SE) closes no transaction set (no ST before it)")
+            self._agree(number, seg, _get(el, 1), number - self.st_at + 1, "segments")
+            self._same(number, seg, "SE02", _get(el, 2), "ST02", self.st02)
+            self.st02 = None
+        elif seg == "GS":
+            if self.gs06 is not None:
+                raise self._misplaced(number, seg, "SE" if self.st02 else "GE")
+            self.gs06, self.transactions = _get(el, 6), 0
+            self.groups += 1
+        elif seg == "GE":
+            if self.st02 is not None:
+                raise self._misplaced(number, seg, "SE")
+            if self.gs06 is None:
+                raise AckFileError(f"segment {number} (GE) closes no functional group (no GS before it)")
+            self._agree(number, seg, _get(el, 1), self.transactions, "transaction sets")
+            self._same(number, seg, "GE02", _get(el, 2), "GS06", self.gs06)
+            self.gs06 = None
+        elif seg == "IEA":
+            if self.gs06 is not None:
+                raise self._misplaced(number, seg, "SE" if self.st02 else "GE")
+            self._agree(number, seg, _get(el, 1), self.groups, "functional groups")
+            self._same(number, seg, "IEA02", _get(el, 2), "ISA13", self.isa13)
+            self.isa13 = None
+        elif self.st02 is None and not (seg == "TA1" and self.gs06 is None):
+            # Only a TA1 may stand between the ISA and the first GS; nothing stands between ST sets.
+            raise AckFileError(f"segment {number} ({seg}) comes outside a transaction set")
+
+    def finish(self, terminated: bool) -> None:
+        """Check the file did not end inside an envelope, or inside its last segment.
+
+        Raises:
+            AckFileError: the file is cut short.
+        """
+        number, seg = self.last
+        if self.isa13 is not None:
+            closers = "SE, GE and IEA" if self.st02 else "GE and IEA" if self.gs06 else "IEA"
+            raise AckFileError(
+                f"the file ends inside {self._inside()} after segment {number} ({seg}), with no {closers}: "
+                "it is cut short"
+            )
+        if not terminated:
+            raise AckFileError(f"its last segment {number} ({seg}) has no segment terminator: it is cut short")
+
+
+def _ends_with(path: Path, terminator: bytes) -> bool:
+    """Return True when the file's last character other than white space is ``terminator``."""
+    if terminator.isspace():
+        return True  # a line-break terminator cannot be told from the white space after it
+    with path.open("rb") as handle:
+        end = handle.seek(0, 2)
+        while end > 0:
+            start = max(0, end - 4096)
+            handle.seek(start)
+            tail = handle.read(end - start).rstrip()
+            if tail:
+                return tail.endswith(terminator)
+            end = start
+    return False
 
 
 class _Reader:
@@ -312,13 +462,21 @@ def iter_ack(path: Path) -> Iterator[AckItem]:
     """Yield what an acknowledgment file says, item by item (see the module docstring).
 
     Raises:
-        ValueError: the file is not X12.
+        AckFileError: the file is not X12, or it is cut short or its envelope is
+            inconsistent; raised when found, so possibly after items were yielded.
     """
     with path.open("rb") as handle:
         head = handle.read(106)
-    if len(head) < 106 or not head.startswith(b"ISA"):
-        raise ValueError(f"{path.name} is not an X12 file (it does not start with ISA)")
+    if not head.strip():
+        raise AckFileError("the file is empty")
+    if not head.startswith(b"ISA"):
+        raise AckFileError("not an X12 file (it does not start with ISA)")
+    if len(head) < 106:
+        raise AckFileError(f"the ISA segment is cut short ({len(head)} of 106 characters)")
     reader = _Reader(chr(head[104]))
-    for _, el in iter_segments(path):
+    envelope = _Envelope()
+    for number, el in iter_segments(path):
+        envelope.feed(number, el)
         yield from reader.feed(el)
-    yield from reader._flush_277()
+    # Every claim and total was yielded at its SE, which the envelope check requires.
+    envelope.finish(_ends_with(path, head[105:106]))

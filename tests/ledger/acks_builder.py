@@ -1,4 +1,4 @@
-"""Build synthetic acknowledgment files (277CA / 277 X364, TA1) for round-trip tests.
+"""Build synthetic acknowledgment files (277CA / 277 X364, 999, TA1) for round-trip tests, and cut them short.
 
 The 277s follow the 005010X214 loop structure (2000A information source, 2000B
 receiver with control totals, 2000C billing provider, 2000D patient with the
@@ -118,3 +118,43 @@ def build_ta1(isa13: int, code: str, note: str, receiver: tuple[str, str], contr
         )
         + "\n"
     )
+
+
+def build_999(group: int, transactions: list[tuple[str, str]], receiver: tuple[str, str], control: int = 999) -> str:
+    """Return a 999 for functional group ``group`` (AK102): one AK2/IK5 per ``(ST02, IK501)``."""
+    accepted = sum(code in ("A", "E") for _, code in transactions)
+    body = ["ST*999*0001*005010X231A1~", f"AK1*HC*{group}*005010X222A1~"]
+    for st02, code in transactions:
+        body += [f"AK2*837*{st02}*005010X222A1~", f"IK5*{code}~"]
+    verdict = "A" if accepted == len(transactions) else "R" if not accepted else "P"
+    body.append(f"AK9*{verdict}*{len(transactions)}*{len(transactions)}*{accepted}~")
+    body.append(f"SE*{len(body) + 1}*0001~")
+    return (
+        "\n".join(
+            [
+                _isa(("ZZ", "SYNRECEIVER"), receiver, control),
+                f"GS*FA*SYNRECEIVER*PLACEHOLDER*20261124*1200*{control}*X*005010X231A1~",
+                *body,
+                f"GE*1*{control}~",
+                f"IEA*1*{control:09d}~",
+            ]
+        )
+        + "\n"
+    )
+
+
+def segment_ends(text: str) -> list[int]:
+    """Return the offset just after each segment terminator (``~``) of ``text``: where to cut between segments."""
+    return [i + 1 for i, ch in enumerate(text) if ch == "~"]
+
+
+def cut_after(text: str, segment_id: str, nth: int = 1) -> str:
+    """Return ``text`` up to and including the ``nth`` segment whose id is ``segment_id`` (and its line break)."""
+    seen = 0
+    for end in segment_ends(text):
+        start = text.rfind("~", 0, end - 1) + 1
+        if text[start:end].strip().split("*")[0] == segment_id:
+            seen += 1
+            if seen == nth:
+                return text[:end] + "\n"
+    raise AssertionError(f"no {segment_id} #{nth} in the text")

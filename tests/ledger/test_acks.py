@@ -14,6 +14,7 @@ from sendpro.ledger.acks import ingest_ack
 from sendpro.ledger.db import Ledger
 from sendpro.ledger.reports import reconcile, status
 from sendpro.validate.pyx12_bridge import validate_x12
+from sendpro.x12.ack999 import Ack999Summary
 from sendpro.x12.acks import ClaimAck, GroupAck, iter_ack
 from sendpro.x12.envelope import SequentialControlNumbers
 from tests.helpers import FIXED_NOW
@@ -34,7 +35,7 @@ def _x12(out: Path) -> Path:
     return found
 
 
-def _ack(path: Path, ack_path: Path) -> api.Ack999Summary:
+def _ack(path: Path, ack_path: Path) -> Ack999Summary:
     issues, summary = api.acknowledge_file(
         path, ack_path, clock=lambda: FIXED_NOW, control=SequentialControlNumbers(9000)
     )
@@ -218,7 +219,7 @@ def test_not_x12_is_an_error(tmp_path: Path, ledger_path: Path, convert: Convert
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\n" * 30)
     [result] = api.ingest_acks([junk], ledger_path)
-    assert result.status == "refused" and "not an X12 file" in result.message
+    assert result.status == "refused" and result.message == "not an X12 file (it does not start with ISA)"
 
 
 def test_reading_commands_never_create_a_ledger(tmp_path: Path) -> None:
