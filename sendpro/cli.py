@@ -416,6 +416,13 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     lines.append(f"  reconciled (input = {formula}): {verdict}")
     if overall.skipped.claims:
         lines.append(f"  {overall.skipped.claims} claim(s) already submitted in this version were skipped (CL050)")
+    if overall.input.unreadable:
+        lines.append(
+            f"  {overall.input.unreadable} amount(s) are no number at all and are in no money total "
+            "(counted on both sides; their claims are rejected)"
+        )
+    if report.message and report.status == "complete":
+        lines.append(f"  {report.message}")
     if report.ledger:
         lines.append(f"  ledger: {report.ledger} (run {report.ledger_run})")
     for r in report.recovered:
@@ -475,6 +482,8 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
         lines.append(f"exit 1: {overall.rejected.claims} claim(s) rejected; {written}")
     elif overall.accepted.claims == 0 and overall.skipped.claims:
         lines.append("exit 0: nothing new: every claim was already submitted")
+    elif overall.input.claims == 0:
+        lines.append("exit 0: nothing to send: the input holds no claims")
     else:
         lines.append("exit 0: every claim accepted")
     return "\n".join(lines)
@@ -517,7 +526,9 @@ def validate(
     X12 files are checked by the compiled validator, which reports what pyx12 reports
     (``--validator pyx12`` runs pyx12 itself).
 
-    Nothing is written unless --ack asks for a 999.
+    Nothing is written unless --ack asks for a 999. A file whose interchange cannot
+    be read gets a TA1 rejecting it instead (in the default separators when its own
+    cannot be used); one whose ISA names no interchange to reply to gets none.
     """
     if not x12_file.is_file():
         raise SendproError(f"{x12_file}: no such file")
@@ -528,10 +539,14 @@ def validate(
         issues, summary = api.acknowledge_file(
             x12_file, ack_file, map_cache, include_values=include_values, validator=validator
         )
-        click.echo(
-            f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
-            f"{summary.rejected} rejected" + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
-        )
+        if summary.unwritten is not None:
+            click.echo(f"{ack_file}: not written: {summary.unwritten}")
+        else:
+            click.echo(
+                f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
+                f"{summary.rejected} rejected"
+                + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
+            )
     else:
         issues = api.validate_file(x12_file, map_cache, ncpdp_layout, validator)
     for issue in issues:
@@ -704,7 +719,11 @@ def sample(
                 param_hint="--types",
             )
         if defects and lay.format.value != "delimited":
-            raise click.BadParameter("seeded defects are only available for mce-v1 samples", param_hint="--defects")
+            raise click.BadParameter(
+                "seeded defects are only available for mce-v1 samples (a fixed-width record cannot carry many of "
+                "them); leave out --defects for a clean fixed-width sample",
+                param_hint="--defects",
+            )
     refs = SampleReferences() if references_dir is not None else None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     temp = out_file.with_name(f".{out_file.name}.tmp")
@@ -809,8 +828,17 @@ def render_status(report: StatusReport) -> str:
     if report.oldest_unacknowledged:
         lines.append(f"  oldest encounter still awaiting an acknowledgment: {report.oldest_unacknowledged[:10]}")
     lines += ["", f"rejected by MassHealth, to fix and send again: {report.to_fix_total}"]
+    if report.correction_held:
+        lines.append(
+            f"  {report.correction_held} sent claim(s) have a newer version sendpro held: fix it in the rejects "
+            "file of its run and convert again"
+        )
     for t in report.to_fix:
-        lines.append(f"  {t.claim_type} {t.claim_id} ({t.file or '?'}): {t.reason}")
+        where = t.file or "?"
+        if t.run is not None:
+            isa13 = f", ISA13 {t.isa13:09d}" if t.isa13 is not None else ""
+            where = f"{where}, run {t.run}{isa13}"
+        lines.append(f"  {t.claim_type} {t.claim_id} ({where}): {t.reason}")
     if report.to_fix_total > len(report.to_fix):
         lines.append(f"  ... {report.to_fix_total - len(report.to_fix)} more (--limit, or --json)")
     return "\n".join(lines)
@@ -837,17 +865,21 @@ def reconcile(ledger_path: Path | None, run_id: int | None, as_json: bool) -> No
 def render_reconciliation(result: LedgerReconciliation) -> str:
     """Return the reconciliation for people (amounts in dollars)."""
     head = (
-        f"  {'file':<28}{'claims':>8}{'charge':>14}{'accepted':>10}{'rejected':>10}{'awaiting':>10}{'awaiting $':>14}"
+        f"  {'run':>5} {'ISA13':<10}{'file':<20}{'claims':>8}{'charge':>14}{'accepted':>10}{'rejected':>10}"
+        f"{'awaiting':>10}{'awaiting $':>14}"
     )
     lines = ["submitted vs acknowledged, per file:", head]
     for f in result.files:
         accepted = f.side(ACCEPTED)[0]
         rejected = f.side(REJECTED)[0]
         waiting_n, waiting_c = f.side(SUBMITTED, ACKNOWLEDGED)
+        isa13 = f"{f.isa13:09d}" if f.isa13 is not None else "-"
         lines.append(
-            f"  {f.name[:27]:<28}{f.claims:>8}{money(f.charge):>14}{accepted:>10}{rejected:>10}"
-            f"{waiting_n:>10}{money(waiting_c):>14}"
+            f"  {f.run_id:>5} {isa13:<10}{f.name[:19]:<20}{f.claims:>8}{money(f.charge):>14}{accepted:>10}"
+            f"{rejected:>10}{waiting_n:>10}{money(waiting_c):>14}"
         )
+        if f.path:
+            lines.append(f"      in {Path(f.path).parent}")
         for a in f.acks:
             lines.append(f"      {a}")
     if not result.files:

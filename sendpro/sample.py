@@ -226,7 +226,7 @@ class _Generator:
     def __init__(self, seed: int, start: dt.date) -> None:
         self.rng = random.Random(seed)
         self.start = start
-        self.ordered = OrderedServices.read(schemas_dir() / "references" / "ordered-services.toml")
+        self.ordered = _ordered()
         rng = self.rng
         self.billing = []
         for _ in range(60):
@@ -1474,13 +1474,21 @@ def write_sample(
         if defect_rate:
             raise ValueError("seeded defects are only available for mce-v1 samples")
         mapped = set(layout.model_fields)
+        # A layout that cannot name the referring provider cannot send an ordered service
+        # without MassHealth's edit 1200 (MH150): its sample bills an office visit instead.
+        ordered = None if "referring_npi" in mapped else _ordered()
 
         def claims_only() -> Iterator[list[dict[str, str]]]:
             for rows, _ in generated:
+                if ordered is not None:
+                    rows = [_unordered(r, ordered) for r in rows]
                 if references is not None:
                     references.add(rows)
                 kept = [{k: v for k, v in r.items() if k in mapped} for r in rows]
                 _count(summary, kept)
+                # The claim's own record comes before its line records: rows are records,
+                # as convert counts them (the header and trailer records are not rows).
+                summary.rows += 1
                 yield kept
 
         write_fixed_width(
@@ -1504,6 +1512,13 @@ def write_sample(
             out.write(line + "\n")
         _count(summary, rows)
     return summary
+
+
+def _unordered(row: dict[str, str], ordered: OrderedServices) -> dict[str, str]:
+    """Return ``row`` with an ordered service (lab, therapy, DME...) billed as an office visit."""
+    if not ordered.category_of(row.get("procedure_code", "")):
+        return row
+    return {**row, "procedure_code": "99213"}
 
 
 def _count(summary: SampleSummary, rows: list[dict[str, str]]) -> None:

@@ -182,10 +182,19 @@ def test_empty_file(tmp_path: Path) -> None:
     _fails(tmp_path, src, "FF001", "empty", layout="mce-v1")
 
 
-def test_header_only(tmp_path: Path) -> None:
+def test_a_header_only_extract_is_a_quiet_fortnight_not_an_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sendpro import cli
+
     src = tmp_path / "header.txt"
     src.write_text("|".join(COLUMNS) + "\n")
-    _fails(tmp_path, src, "FF002", "no data rows")
+    report = api.convert_files([src], tmp_path / "out", test_config(ledger=tmp_path / "ledger.sqlite"))
+    assert (report.status, report.exit_code, report.overall.input.claims) == ("complete", 0, 0)
+    assert _files(tmp_path / "out") == {"errors.jsonl", "errors.csv", "report.json", "report.html"}
+    shown = CliRunner().invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "cli"), "--no-ledger"])
+    assert shown.exit_code == 0, shown.output
+    assert "exit 0: nothing to send: the input holds no claims" in shown.output
 
 
 def test_wrong_delimiter(tmp_path: Path) -> None:
@@ -331,30 +340,94 @@ def test_stale_outputs_of_a_previous_run_are_removed(tmp_path: Path) -> None:
     assert _files(out) == {"837P.x12", "errors.jsonl", "errors.csv", "report.json", "report.html", "notes.txt"}
 
 
-def test_pyx12_failure_is_a_sendpro_bug_and_the_837_is_not_published(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    src = write_mce(tmp_path / "in.txt", claim_rows())
+def _break_claims(monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    """Make the 837 writer append a segment its map forbids to every claim whose CLM01 starts ``which``."""
     original = prepare.claim_blocks
 
     def broken(typed, claim_type, settings):  # type: ignore[no-untyped-def]
         found = original(typed, claim_type, settings)
-        # A segment the map does not allow at the end of each claim.
+        bad = [f"CLM*{which}" in text for text in found.claim]
         return dataclasses.replace(
             found,
-            claim=[text + "DMG*D8*20261399*F~\n" for text in found.claim],
-            claim_segments=[n + 1 for n in found.claim_segments],
+            claim=[text + ("DMG*D8*20261399*F~\n" if b else "") for text, b in zip(found.claim, bad, strict=True)],
+            claim_segments=[n + b for n, b in zip(found.claim_segments, bad, strict=True)],
         )
 
     monkeypatch.setattr(prepare, "claim_blocks", broken)
+
+
+def _three_claims(tmp_path: Path) -> Path:
+    rows = [r for cid in ("C1", "C2", "C3") for r in claim_rows({"mce_claim_id": cid})]
+    return write_mce(tmp_path / "in.txt", rows)
+
+
+def test_a_claim_whose_837_fails_validation_is_held_back_and_the_rest_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _three_claims(tmp_path)
+    _break_claims(monkeypatch, "C2")
+    out = tmp_path / "out"
+    report = api.convert_files([src], out, test_config())
+    assert (report.status, report.exit_code, report.output_validation) == ("complete", 1, "passed")
+    assert report.message is not None and "1 claim(s) held back" in report.message
+    clms = [p[1] for _, p in iter_segments(out / "837P.x12") if p[0] == "CLM"]
+    assert clms == ["C1", "C3"]
+    rejected = (out / "rejects_P.txt").read_text().splitlines()
+    assert rejected[1:] and all("|C2|" in line for line in rejected[1:])
+    issues = [json.loads(x) for x in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(i["code"], i["claim_id"], i["file"], i["row"]) for i in issues] == [("OB002", "C2", "in.txt", 4)]
+    assert "PX" in issues[0]["message"] and "sendpro bug" in issues[0]["message"]
+    assert report.balanced
+
+
+def test_every_claim_failing_validation_leaves_no_837_and_every_claim_in_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _three_claims(tmp_path)
+    _break_claims(monkeypatch, "C")
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    files = _files(tmp_path / "out")
+    assert "837P.x12" not in files and "rejects_P.txt" in files
+    assert (report.exit_code, report.overall.rejected.claims, report.issues.by_code) == (1, 3, {"OB002": 3})
+
+
+def test_held_back_claims_with_a_ledger_the_discarded_attempt_is_a_failed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    src = _three_claims(tmp_path)
+    _break_claims(monkeypatch, "C3")
+    ledger = tmp_path / "ledger.sqlite"
+    report = api.convert_files([src], tmp_path / "out", test_config(ledger=ledger))
+    assert report.exit_code == 1
+    with sqlite3.connect(ledger) as db:
+        runs = db.execute("SELECT status, message FROM runs ORDER BY id").fetchall()
+    assert [r[0] for r in runs] == ["failed", "complete"]
+    assert "converted again" in runs[0][1]
+    # The published claims are the ledger's: a second run skips them and sends only the held one.
+    monkeypatch.undo()
+    again = api.convert_files([src], tmp_path / "out2", test_config(ledger=ledger))
+    clms = [p[1] for _, p in iter_segments(tmp_path / "out2" / "837P.x12") if p[0] == "CLM"]
+    assert clms == ["C3"] and again.overall.skipped.claims == 2
+
+
+def test_an_envelope_failure_still_publishes_no_837(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sendpro.report.issue import Category, Issue, Location, Severity
+
+    src = _three_claims(tmp_path)
+
+    def outside_every_claim(path, map_dir, label, validator):  # type: ignore[no-untyped-def]
+        where = Location(file=label, record_no=2, x12_path="GS")
+        return [Issue("PX101", Severity.ERROR, "pyx12: a GS element is wrong", where, "x12.seg", Category.X12)]
+
+    monkeypatch.setattr(sinks, "validate_x12", outside_every_claim)
     with pytest.raises(OutputValidationError, match="not published"):
         api.convert_files([src], tmp_path / "out", test_config())
     files = _files(tmp_path / "out")
     assert "837P.x12" not in files and "report.json" in files
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     assert doc["status"] == "failed" and doc["exit_code"] == 2
-    codes = {json.loads(x)["code"] for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()}
-    assert any(c.startswith("PX") for c in codes)
 
 
 def test_reconciliation_failure_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -524,8 +597,9 @@ def test_an_unbalanced_837_is_a_bug_and_is_not_published(tmp_path: Path, monkeyp
         return found
 
     monkeypatch.setattr(sinks, "tally_837", off_by_a_cent)
-    with pytest.raises(OutputValidationError):
-        api.convert_files([src], tmp_path / "out", test_config())
+    # The unbalanced claim is held back (rejected under OB001); it was the only claim, so no 837.
+    held = api.convert_files([src], tmp_path / "out", test_config())
+    assert (held.exit_code, held.overall.rejected.claims) == (1, 1)
     assert not list((tmp_path / "out").glob("*.x12"))
     issue = json.loads((tmp_path / "out" / "errors.jsonl").read_text().splitlines()[0])
     assert (issue["code"], issue["severity"], issue["claim_id"]) == ("OB001", "error", "C1")
@@ -637,3 +711,39 @@ def test_the_run_says_its_stages_in_order(tmp_path: Path) -> None:
     api.convert_files([src], tmp_path / "out", config)
     assert said == ["validating 837P.x12", "reconciling the files with the input", "writing the reports and publishing"]
     assert progress and progress[-1][0] == progress[-1][1]
+
+
+def test_an_input_written_to_during_the_run_is_named_not_called_a_bug(tmp_path: Path) -> None:
+    src = _three_claims(tmp_path)
+    extra = "".join(mce_text(claim_rows({"mce_claim_id": "C9"})).splitlines(keepends=True)[1:])
+
+    def warehouse_still_writing(done: int, total: int) -> None:
+        with src.open("a", encoding="utf-8") as handle:
+            handle.write(extra)
+
+    with pytest.raises(InputFileError, match="in.txt: the input changed during the run") as caught:
+        api.convert_files([src], tmp_path / "out", test_config(progress=warehouse_still_writing))
+    assert caught.value.code == "FF018" and "bug" not in str(caught.value)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.x12"))
+
+
+def test_control_totals_count_every_amount_as_read(tmp_path: Path) -> None:
+    """An amount the rules reject (too large, a currency sign) is still money read and money rejected."""
+    rows = [
+        *claim_rows({"mce_claim_id": "C1"}),
+        *claim_rows({"mce_claim_id": "C2", "total_charge": "123456789012.00"}),
+        *claim_rows({"mce_claim_id": "C3"}, [{"line_paid": "$1,000.00"}]),
+        *claim_rows({"mce_claim_id": "C4", "total_paid": "12.3.4"}),
+    ]
+    src = write_mce(tmp_path / "in.txt", rows)
+    report = api.convert_files([src], tmp_path / "out", test_config())
+    rec = report.reconciliation["P"]
+    assert rec.balanced and (rec.rejected.claims, rec.accepted.claims) == (3, 1)
+    good = tally_file(write_mce(tmp_path / "c1.txt", claim_rows({"mce_claim_id": "C1"})), load_layout("mce-v1"))["P"]
+    assert rec.input.charge == 3 * good.charge + 12_345_678_901_200
+    assert rec.rejected.charge == 2 * good.charge + 12_345_678_901_200
+    first_line_paid = int(Decimal(claim_rows()[0]["line_paid"]) * 100)
+    assert rec.input.line_paid == 4 * good.line_paid - first_line_paid + 100_000
+    assert (rec.input.unreadable, rec.rejected.unreadable, rec.accepted.unreadable) == (1, 1, 0)
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert doc["reconciliation"]["P"]["input"]["unreadable_amounts"] == 1

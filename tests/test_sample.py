@@ -176,3 +176,13 @@ def test_a_pharmacy_sample_without_defects_converts_cleanly_with_a_ledger(tmp_pa
     report = api.convert_files([src], out, test_config(ledger=tmp_path / "ledger.sqlite"))
     assert report.exit_code == 0, (out / "errors.jsonl").read_text(encoding="utf-8")[:2000]
     assert report.overall.accepted.claims == 2000
+
+
+def test_a_fixed_width_sample_counts_rows_as_convert_does_and_avoids_edit_1200(tmp_path: Path) -> None:
+    """Its rows are the CL and LN records; it bills no ordered service, as its layout cannot name who ordered it."""
+    src = tmp_path / "fw.dat"
+    with src.open("w", encoding="utf-8") as handle:
+        summary = write_sample(handle, 300, layout=load_layout("mce-fw-example"), seed=3)
+    report = api.convert_files([src], tmp_path / "out", test_config(validate_output=False))
+    assert (report.inputs[0].rows, report.inputs[0].claims) == (summary.rows, summary.claims)
+    assert "MH150" not in report.issues.by_code and report.exit_code == 0

@@ -20,8 +20,9 @@ from sendpro.convert.selfcheck import selfcheck
 from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, make_outputs
 from sendpro.convert.workers import BatchPool
 from sendpro.errors import OutputValidationError, ReconciliationError, SendproError
+from sendpro.flatfile.problems import INPUT_CHANGED
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet
-from sendpro.report.issue import Issue
+from sendpro.report.issue import Issue, Location, Severity
 from sendpro.report.report import IssueCounter, OutputFile, RunReport
 from sendpro.validate.engine import ValidationEngine
 from sendpro.version import sendpro_version
@@ -49,6 +50,85 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
             written), or a failed self-check (reconciliation, output validation).
     """
     cfg = config or RunConfig()
+    held: dict[str, Issue] = {}
+    for _ in range(_ATTEMPTS):
+        try:
+            return _convert(inputs, out_dir, cfg, held)
+        except _HoldBack as again:
+            held.update(again.held)
+    return _convert(inputs, out_dir, cfg, held, last=True)
+
+
+#: Attempts at a run whose output validation blames particular claims, before the last one.
+_ATTEMPTS = 2
+
+
+class _HoldBack(Exception):
+    """Output validation failed in particular claims: convert again with them rejected."""
+
+    def __init__(self, held: dict[str, Issue]) -> None:
+        super().__init__(
+            f"output validation failed in {len(held)} claim(s) (a sendpro bug); "
+            "converted again at once with those claims rejected (OB002)"
+        )
+        self.held = held
+
+
+def _held_claims(bugs: list[Issue]) -> dict[str, Issue] | None:
+    """Return the claims to hold back for ``bugs``, or None when some bug is not in a claim.
+
+    One claim must not block a submission: a claim whose written segments fail is
+    rejected under OB002 (OB001 when it does not balance), and the rest go out.
+    A finding outside every claim (the envelope) fails the whole file.
+    """
+    held: dict[str, Issue] = {}
+    for bug in bugs:
+        claim_id = bug.location.claim_id
+        if claim_id is None:
+            return None
+        if claim_id in held:
+            continue
+        held[claim_id] = (
+            bug
+            if bug.code == "OB001"
+            else Issue(
+                code="OB002",
+                severity=Severity.ERROR,
+                message=f"the output sendpro wrote for this claim failed validation ({bug.code}: {bug.message}); "
+                "the claim is held back: a sendpro bug, please report it",
+                location=Location(claim_id=claim_id),
+                rule_name="output.valid",
+                category=bug.category,
+            )
+        )
+    return held
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Return what tells a file changed: its size and modification time."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _refuse_changed_inputs(paths: Sequence[Path], stamps: Sequence[tuple[int, int]]) -> None:
+    """Stop the run when an input was written to while it was read (the passes disagree).
+
+    Raises:
+        InputFileError: an input's size or modification time changed since the first pass.
+    """
+    for path, stamp in zip(paths, stamps, strict=True):
+        if _stamp(path) != stamp:
+            raise INPUT_CHANGED.error(
+                path.name,
+                "the input changed during the run (it was written to after sendpro began reading it); "
+                "nothing was published: convert a finished copy of the extract",
+            )
+
+
+def _convert(
+    inputs: Sequence[Path], out_dir: Path, cfg: RunConfig, held: dict[str, Issue], last: bool = False
+) -> RunReport:
+    """Run the pipeline once, rejecting the ``held`` claims (see :func:`convert_files`)."""
     started = time.monotonic()
     plan = make_plan(inputs, out_dir, cfg)
     faults = Faults(cfg.fault_point)
@@ -66,6 +146,7 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
     try:
         readers = open_readers(plan)
         report.inputs = preflight(plan, readers)
+        stamps = [_stamp(path) for path in plan.inputs]
         outputs = OutputSet(out_dir)
         env = plan.pacdr.envelope
         sender = f"NCPDP:{plan.ncpdp[1].sender_id}" if plan.ncpdp else f"X12:{env.sender_qualifier}:{env.sender_id}"
@@ -77,6 +158,7 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
             make_outputs(plan, outputs, ledger.control_for(sender)),
             ledger.journal,
             tallies,
+            held,
         )
         engine = ValidationEngine(plan.rules, forbidden=plan.forbidden)
         rows_total = sum(i.rows for i in report.inputs)
@@ -100,7 +182,12 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
             pool.close()
             pool = None
         router.close()
+        _refuse_changed_inputs(plan.inputs, stamps)
         found = selfcheck(plan, router, tallies, outputs, report, issues.emit)
+        if found.bugs and not found.problems and not last:
+            blamed = _held_claims(found.bugs)
+            if blamed:
+                raise _HoldBack(blamed)
         issues.stop(report)
         for key in ("errors.jsonl", "errors.csv"):
             outputs.close(key)
@@ -119,6 +206,11 @@ def convert_files(inputs: Sequence[Path], out_dir: Path, config: RunConfig | Non
             )
         report.exit_code = EXIT_REJECTED if tallies.rejected_claims else EXIT_OK
         report.status = "complete"
+        if held:
+            report.message = (
+                f"{len(held)} claim(s) held back because the output written for them failed validation "
+                "(OB001/OB002, a sendpro bug to report); every other claim was published"
+            )
         if failure is not None:
             for out in router.outputs.values():
                 for key in out.keys():

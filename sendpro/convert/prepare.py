@@ -44,6 +44,8 @@ class ClaimTable:
     names: list[str | None]
     #: Content hash per claim, for the ledger's journal (empty in a run without a ledger).
     hashes: list[str] = field(default_factory=list)
+    #: Amounts written that are no number at all, per claim (see :attr:`Totals.unreadable`).
+    unreadable: list[int] = field(default_factory=list)
 
     def totals(self, k: int) -> Totals:
         """Return claim ``k``'s control totals."""
@@ -55,6 +57,7 @@ class ClaimTable:
             self.paid[k],
             self.line_charge[k],
             self.line_paid[k],
+            self.unreadable[k],
         )
 
 
@@ -66,10 +69,32 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
     typed = batch.typed
     physical = (pl.col("_raw").str.count_matches("\n") + 1).sum()
     if batch.model == "pharmacy":
-        per = typed.group_by("_claim_seq", maintain_order=True).agg(physical.alias("rows"))
-        rows = per["rows"].to_list()
+        # Each pharmacy row is a claim, also when it repeats a claim id (RX020): its
+        # money counts on every row, as read (see control_columns).
+        per = typed.group_by("_claim_seq", maintain_order=True).agg(
+            physical.alias("rows"),
+            pl.col("_ctl_charge").fill_null(0).sum().alias("charge"),
+            pl.col("_ctl_paid").fill_null(0).sum().alias("paid"),
+            (pl.col("_bad_charge").cast(pl.Int64) + pl.col("_bad_paid").cast(pl.Int64)).sum().alias("unreadable"),
+        )
         encs = [batch.encounters[s] for s in batch.seqs]
-        table = ClaimTable([], [], [], [], [], rows, [], [], [], [], [], [], [], [])
+        table = ClaimTable(
+            [],
+            [],
+            [],
+            [],
+            [],
+            per["rows"].to_list(),
+            [],
+            [],
+            per["charge"].to_list(),
+            per["paid"].to_list(),
+            [],
+            [],
+            [],
+            [],
+            unreadable=per["unreadable"].to_list(),
+        )
         for enc in encs:
             assert isinstance(enc, PharmacyEncounter)
             table.buckets.append(claim_type_bucket(enc.claim_type))
@@ -80,8 +105,6 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
             # Each pharmacy row is a claim, also when it repeats a claim id (RX020).
             table.claims.append(len(enc.rows))
             table.lines.append(0)
-            table.charge.append((enc.gross_amount_due or 0) + enc.repeated_charge)
-            table.paid.append((enc.total_amount_paid or 0) + enc.repeated_paid)
             table.line_charge.append(0)
             table.line_paid.append(0)
             table.npis.append(enc.pharmacy_npi)
@@ -101,14 +124,19 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
         head("mce_claim_id"),
         head("claim_frequency"),
         head("original_claim_id"),
-        head("total_charge").fill_null(0),
-        head("total_paid").fill_null(0),
+        head("_ctl_charge").fill_null(0),
+        head("_ctl_paid").fill_null(0),
+        (head("_bad_charge").cast(pl.Int64) + head("_bad_paid").cast(pl.Int64)).fill_null(0).alias("_bad_head"),
         head("billing_npi"),
         head("billing_org_name"),
         physical.alias("rows"),
         line.sum().alias("lines"),
-        pl.col("line_charge").filter(line).fill_null(0).sum().alias("line_charge"),
-        pl.col("line_paid").filter(line).fill_null(0).sum().alias("line_paid"),
+        pl.col("_ctl_line_charge").filter(line).fill_null(0).sum().alias("line_charge"),
+        pl.col("_ctl_line_paid").filter(line).fill_null(0).sum().alias("line_paid"),
+        (pl.col("_bad_line_charge").cast(pl.Int64) + pl.col("_bad_line_paid").cast(pl.Int64))
+        .filter(line)
+        .sum()
+        .alias("_bad_lines"),
     )
     types = per["claim_type"].to_list()
     return ClaimTable(
@@ -120,13 +148,14 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
         per["rows"].to_list(),
         [1] * per.height,
         per["lines"].to_list(),
-        per["total_charge"].to_list(),
-        per["total_paid"].to_list(),
+        per["_ctl_charge"].to_list(),
+        per["_ctl_paid"].to_list(),
         per["line_charge"].to_list(),
         per["line_paid"].to_list(),
         per["billing_npi"].to_list(),
         per["billing_org_name"].to_list(),
         [h for _, h in content_hashes(typed)] if hashes else [],
+        (per["_bad_head"] + per["_bad_lines"]).to_list(),
     )
 
 

@@ -11,8 +11,9 @@ decided once, when the outputs are made (:func:`make_outputs`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -319,8 +320,12 @@ class Router:
         open_output: Callable[[str], Output],
         journal: RunJournal | None,
         tallies: Tallies,
+        held: Mapping[str, Issue] | None = None,
     ) -> None:
         self.issues = issues
+        #: Claims an earlier attempt of this run wrote into invalid output (a sendpro
+        #: defect), by claim id: rejected with that finding instead of written again.
+        self.held = dict(held or {})
         self.rejects = rejects
         self.open_output = open_output
         self.journal = journal
@@ -336,6 +341,9 @@ class Router:
             seq = batch.seqs[k]
             found = batch.issues.get(seq, [])
             disposition = batch.dispositions[k]
+            if self.held and disposition is Disposition.ACCEPTED and table.claim_ids[k] in self.held:
+                found = [*found, self._held_issue(batch, seq, self.held[table.claim_ids[k] or ""])]
+                disposition = Disposition.REJECTED
             totals = self.tallies.add(table, k, found, disposition)
             for issue in found:
                 self.issues.emit(issue)
@@ -377,6 +385,15 @@ class Router:
                 position,
                 detail,
             )
+
+    @staticmethod
+    def _held_issue(batch: CheckedBatch, seq: int, finding: Issue) -> Issue:
+        """Return a held claim's finding, placed at the claim's first input row."""
+        rows = batch.typed.filter(pl.col("_claim_seq") == seq)["_claim_row"]
+        where = dataclasses.replace(
+            finding.location, file=Path(batch.file).name, record_no=int(rows[0]) if len(rows) else None
+        )
+        return dataclasses.replace(finding, location=where)
 
     def _amounts(self, batch: CheckedBatch, seq: int) -> dict[str, int | None]:
         """Return the claim-level amounts a fixed-width trailer sums (medical claims only)."""

@@ -9,7 +9,7 @@ import polars as pl
 from sendpro.flatfile.layout import Layout
 from sendpro.flatfile.reader import FlatFileReader
 from sendpro.model.catalog import CATALOGS
-from sendpro.model.typing import cents_expr
+from sendpro.model.typing import control_columns
 from sendpro.report.report import Totals
 
 #: Bucket of claims whose claim type is missing or not P, I or D.
@@ -33,20 +33,10 @@ def tally_file(
     with FlatFileReader(path, layout, encoding=encoding, temp_dir=temp_dir) as reader:
         for batch in reader.iter_batches():
             f = batch.frame
-            charge, paid, line_charge, line_paid = layout.catalog.totals
-            names = {
-                "claim_type": "claim_type",
-                "total_charge": charge,
-                "total_paid": paid,
-                "line_charge": line_charge,
-                "line_paid": line_paid,
-            }
-            cols = {
-                k: (pl.col(c) if c is not None and c in f.columns else pl.lit(None, pl.String))
-                for k, c in names.items()
-            }
-            valid_type = cols["claim_type"].is_in(list(layout.catalog.claim_types)).fill_null(False)
-            bucket = pl.when(valid_type).then(cols["claim_type"]).otherwise(pl.lit(UNKNOWN_TYPE))
+            f = f.with_columns(control_columns(layout.catalog.totals, f.columns))
+            claim_type = pl.col("claim_type") if "claim_type" in f.columns else pl.lit(None, pl.String)
+            valid_type = claim_type.is_in(list(layout.catalog.claim_types)).fill_null(False)
+            bucket = pl.when(valid_type).then(claim_type).otherwise(pl.lit(UNKNOWN_TYPE))
             # A pharmacy row is a claim (also one repeating a claim id); medical rows are lines.
             rows_are_claims = layout.catalog.rows_are_claims
             first = pl.col("_first") | pl.lit(rows_are_claims)
@@ -59,10 +49,16 @@ def tally_file(
                     (pl.col("_raw").str.count_matches("\n") + 1).sum().alias("rows"),
                     first.sum().alias("claims"),
                     line.sum().alias("lines"),
-                    cents_expr(cols["total_charge"]).filter(first).sum().alias("charge"),
-                    cents_expr(cols["total_paid"]).filter(first).sum().alias("paid"),
-                    cents_expr(cols["line_charge"]).filter(line).sum().alias("line_charge"),
-                    cents_expr(cols["line_paid"]).filter(line).sum().alias("line_paid"),
+                    pl.col("_ctl_charge").filter(first).sum().alias("charge"),
+                    pl.col("_ctl_paid").filter(first).sum().alias("paid"),
+                    pl.col("_ctl_line_charge").filter(line).sum().alias("line_charge"),
+                    pl.col("_ctl_line_paid").filter(line).sum().alias("line_paid"),
+                    (
+                        (pl.col("_bad_charge").cast(pl.Int64) + pl.col("_bad_paid").cast(pl.Int64)).filter(first).sum()
+                        + (pl.col("_bad_line_charge").cast(pl.Int64) + pl.col("_bad_line_paid").cast(pl.Int64))
+                        .filter(line)
+                        .sum()
+                    ).alias("unreadable"),
                 )
             )
             for row in agg.iter_rows(named=True):
@@ -79,6 +75,7 @@ def tally_file(
                                 "paid",
                                 "line_charge",
                                 "line_paid",
+                                "unreadable",
                             )
                         )
                     )

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sendpro.errors import LedgerError
 from sendpro.ledger.db import (
     ACCEPTED,
     ACKNOWLEDGED,
@@ -33,6 +34,8 @@ class ToFix:
     file: str | None
     reason: str
     updated_at: str | None
+    run: int | None = None
+    isa13: int | None = None
 
 
 @dataclass
@@ -47,6 +50,8 @@ class StatusReport:
     to_fix: list[ToFix] = field(default_factory=list)
     to_fix_total: int = 0
     oldest_unacknowledged: str | None = None
+    #: Claims counted as sent whose newest version sendpro held (a correction to fix and re-run).
+    correction_held: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready document."""
@@ -59,6 +64,7 @@ class StatusReport:
                 t: {s: {"claims": n, "charge_cents": c} for s, (n, c) in by.items()}
                 for t, by in self.encounters.items()
             },
+            "correction_held": self.correction_held,
             "to_fix_total": self.to_fix_total,
             "to_fix": [vars(t) for t in self.to_fix],
             "oldest_unacknowledged": self.oldest_unacknowledged,
@@ -77,21 +83,39 @@ def status(ledger: Ledger, runs: int = 10, limit: int = 50) -> StatusReport:
         report.runs.append(dict(zip(keys, row, strict=True)))
     for file_status, n in ledger.query("SELECT status, COUNT(*) FROM files GROUP BY status ORDER BY status"):
         report.files[str(file_status)] = int(str(n))
-    # Each claim id counts once, in the state of its latest version: a claim held by one
-    # run and sent by the next is sent, and one held twice is held once.
+    # Each claim id counts once, in the state of its latest version that went out: a claim
+    # held by one run and sent by the next is sent, one held twice is held once, and one sent
+    # whose correction was held later is still sent (MassHealth has that version). A claim
+    # none of whose versions went out is held.
+    chosen = (
+        "CASE WHEN e.status = ? THEN NOT EXISTS (SELECT 1 FROM encounters l WHERE l.claim_id = e.claim_id "
+        "AND (l.id > e.id OR l.status != ?)) ELSE NOT EXISTS (SELECT 1 FROM encounters l "
+        "WHERE l.claim_id = e.claim_id AND l.id > e.id AND l.status != ?) END"
+    )
     for claim_type, enc_status, n, cents in ledger.query(
-        "SELECT e.claim_type, e.status, COUNT(*), SUM(e.charge) FROM encounters e WHERE NOT EXISTS "
-        "(SELECT 1 FROM encounters l WHERE l.claim_id = e.claim_id AND l.id > e.id) GROUP BY e.claim_type, e.status"
+        f"SELECT e.claim_type, e.status, COUNT(*), SUM(e.charge) FROM encounters e WHERE {chosen} "
+        "GROUP BY e.claim_type, e.status",
+        (HELD, HELD, HELD),
     ):
         report.encounters.setdefault(str(claim_type), {})[str(enc_status)] = (int(str(n)), int(str(cents or 0)))
+    report.correction_held = int(
+        str(
+            ledger.query(
+                "SELECT COUNT(DISTINCT e.claim_id) FROM encounters e WHERE e.status = ? AND NOT EXISTS "
+                "(SELECT 1 FROM encounters l WHERE l.claim_id = e.claim_id AND l.id > e.id) AND EXISTS "
+                "(SELECT 1 FROM encounters s WHERE s.claim_id = e.claim_id AND s.id < e.id AND s.status != ?)",
+                (HELD, HELD),
+            )[0][0]
+        )
+    )
     # Rejected, and no later version of the claim id went out or was held since.
     latest_rejected = (
         "FROM encounters e LEFT JOIN files f ON f.id = e.file_id WHERE e.status = ? AND NOT EXISTS "
         "(SELECT 1 FROM encounters l WHERE l.claim_id = e.claim_id AND l.id > e.id)"
     )
     report.to_fix_total = int(str(ledger.query(f"SELECT COUNT(*) {latest_rejected}", (REJECTED,))[0][0]))
-    for claim_id, claim_type, name, reason, updated in ledger.query(
-        f"SELECT e.claim_id, e.claim_type, f.name, e.status_detail, e.updated_at {latest_rejected} "
+    for claim_id, claim_type, name, reason, updated, run_id, isa13 in ledger.query(
+        f"SELECT e.claim_id, e.claim_type, f.name, e.status_detail, e.updated_at, f.run_id, f.isa13 {latest_rejected} "
         "ORDER BY e.updated_at, e.id LIMIT ?",
         (REJECTED, limit),
     ):
@@ -102,6 +126,8 @@ def status(ledger: Ledger, runs: int = 10, limit: int = 50) -> StatusReport:
                 None if name is None else str(name),
                 str(reason or ""),
                 None if updated is None else str(updated),
+                None if run_id is None else int(str(run_id)),
+                None if isa13 is None else int(str(isa13)),
             )
         )
     oldest = ledger.query("SELECT MIN(recorded_at) FROM encounters WHERE status = ?", (SUBMITTED,))[0][0]
@@ -120,9 +146,16 @@ class FileReconciliation:
     claims: int
     charge: int
     file_status: str
+    path: str = ""
     by_status: dict[str, tuple[int, int]] = field(default_factory=dict)  # encounter status -> (claims, cents)
     acks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """Return the file as people tell it from others of the same name: run, ISA13 and name."""
+        isa13 = f" ISA13 {self.isa13:09d}" if self.isa13 is not None else ""
+        return f"run {self.run_id}{isa13} {self.name}"
 
     def side(self, *statuses: str) -> tuple[int, int]:
         """Return (claims, cents) over the given encounter statuses."""
@@ -141,7 +174,7 @@ class LedgerReconciliation:
     @property
     def problems(self) -> list[str]:
         """Return every discrepancy found."""
-        out = [f"{f.name}: {p}" for f in self.files for p in f.problems]
+        out = [f"{f.label}: {p}" for f in self.files for p in f.problems]
         for ack in self.acks:
             out += [f"{ack['name']}: {p}" for p in ack["problems"]]
         return out
@@ -152,6 +185,7 @@ class LedgerReconciliation:
             "files": [
                 {
                     "file": f.name,
+                    "path": f.path,
                     "run": f.run_id,
                     "isa13": f.isa13,
                     "file_status": f.file_status,
@@ -168,11 +202,17 @@ class LedgerReconciliation:
 
 
 def reconcile(ledger: Ledger, run: int | None = None) -> LedgerReconciliation:
-    """Compare what each submitted file carried with what its acknowledgments account for."""
+    """Compare what each submitted file carried with what its acknowledgments account for.
+
+    Raises:
+        LedgerError: ``run`` is not a run of this ledger.
+    """
     out = LedgerReconciliation()
+    if run is not None and not ledger.query("SELECT 1 FROM runs WHERE id = ?", (run,)):
+        raise LedgerError(f"no run {run} in the ledger {ledger.path}")
     where, params = ("AND f.run_id = ?", (run,)) if run is not None else ("", ())
-    for file_id, name, run_id, isa13, claims, charge, file_status in ledger.query(
-        f"SELECT f.id, f.name, f.run_id, f.isa13, f.claims, f.charge, f.status FROM files f "
+    for file_id, name, path, run_id, isa13, claims, charge, file_status in ledger.query(
+        f"SELECT f.id, f.name, f.path, f.run_id, f.isa13, f.claims, f.charge, f.status FROM files f "
         f"WHERE f.status NOT IN ('pending', 'abandoned') {where} ORDER BY f.id",
         params,
     ):
@@ -184,6 +224,7 @@ def reconcile(ledger: Ledger, run: int | None = None) -> LedgerReconciliation:
             int(str(claims)),
             int(str(charge)),
             str(file_status),
+            str(path),
         )
         for enc_status, n, cents in ledger.query(
             "SELECT status, COUNT(*), SUM(charge) FROM encounters WHERE file_id = ? GROUP BY status", (file_id,)

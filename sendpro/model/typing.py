@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 import polars as pl
 
@@ -18,6 +18,8 @@ from sendpro.model.fields import FIELDS, FieldDef, Kind
 
 _AMOUNT_RE = r"^-?[0-9]{1,11}(\.[0-9]{0,2})?$"
 _DATE_RE = r"^[0-9]{8}$"
+#: The earliest year a date may have (see :func:`valid_expr`).
+EARLIEST_YEAR = "1900"
 _HOUR_RE = r"^([01][0-9]|2[0-3])[0-5][0-9]$"
 
 # Letters that Unicode decomposition does not reduce to ASCII.
@@ -72,7 +74,13 @@ def valid_expr(fd: FieldDef, col: pl.Expr | None = None) -> pl.Expr:
         assert fd.codes is not None
         ok = c.is_in(sorted(fd.codes))
     elif fd.kind is Kind.DATE:
-        ok = c.str.contains(_DATE_RE) & c.str.strptime(pl.Date, "%Y%m%d", strict=False).is_not_null()
+        # A year before 1900 is a typo (0001, 0999), not an encounter: the 837's dates and
+        # NCPDP's CCYYMMDD fields could not carry it, and no member was born then.
+        ok = (
+            c.str.contains(_DATE_RE)
+            & (c.str.slice(0, 4) >= EARLIEST_YEAR)
+            & c.str.strptime(pl.Date, "%Y%m%d", strict=False).is_not_null()
+        )
     elif fd.kind is Kind.HOUR:
         ok = c.str.contains(_HOUR_RE)
     elif fd.kind is Kind.AMOUNT:
@@ -97,6 +105,55 @@ def cents_expr(col: pl.Expr) -> pl.Expr:
     cents = whole * 100 + frac
     cents = pl.when(col.str.starts_with("-")).then(-cents).otherwise(cents)
     return pl.when(col.str.contains(_AMOUNT_RE)).then(cents).otherwise(None)
+
+
+#: An amount as control totals read it: a plain number of up to 16 digits before the
+#: point, with a currency sign or thousands separators allowed.
+_CONTROL_AMOUNT_RE = r"^-?[0-9]{1,16}(\.[0-9]{0,2})?$"
+
+
+def control_cents_expr(col: pl.Expr) -> pl.Expr:
+    """Amount text -> integer cents as control totals count it (null when it is not a number at all).
+
+    Wider than :func:`cents_expr`: an amount the rules reject as too large or as
+    written with ``$`` or ``,`` still counts in the money read and in the money
+    rejected, so "reconciled to the cent" covers every amount that is a number.
+    """
+    plain = col.str.replace_all(r"[$,]", "").str.replace(r"^-\$", "-")
+    body = plain.str.strip_chars_start("-")
+    parts = body.str.split_exact(".", 1)
+    whole = parts.struct.field("field_0").cast(pl.Int64, strict=False)
+    frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False)
+    cents = whole * 100 + frac
+    cents = pl.when(plain.str.starts_with("-")).then(-cents).otherwise(cents)
+    return pl.when(plain.str.contains(_CONTROL_AMOUNT_RE)).then(cents).otherwise(None)
+
+
+def unreadable_expr(col: pl.Expr) -> pl.Expr:
+    """Return True where an amount is written but is no number control totals can count."""
+    return (col.is_not_null() & control_cents_expr(col).is_null()).fill_null(False)
+
+
+#: The control-total slots, in the order of :attr:`Catalog.totals`.
+CONTROL_SLOTS = ("charge", "paid", "line_charge", "line_paid")
+
+
+def control_columns(totals: Sequence[str | None], columns: Collection[str]) -> list[pl.Expr]:
+    """Return ``_ctl_<slot>`` (control cents) and ``_bad_<slot>`` (unreadable) per control-total slot.
+
+    ``totals`` names the field of each slot (None: the catalogue has none);
+    computed from the text columns, before typing turns invalid amounts into nulls.
+    """
+    out: list[pl.Expr] = []
+    for slot, name in zip(CONTROL_SLOTS, totals, strict=True):
+        if name is None or name not in columns:
+            out += [pl.lit(None, pl.Int64).alias(f"_ctl_{slot}"), pl.lit(False).alias(f"_bad_{slot}")]
+            continue
+        out += [
+            control_cents_expr(pl.col(name)).alias(f"_ctl_{slot}"),
+            unreadable_expr(pl.col(name)).alias(f"_bad_{slot}"),
+        ]
+    return out
 
 
 def _typed_expr(fd: FieldDef) -> pl.Expr:

@@ -30,6 +30,8 @@ class Totals:
     paid: int = 0
     line_charge: int = 0
     line_paid: int = 0
+    #: Amounts written but no number at all (``abc``, ``1.234``): in no money total, on either side.
+    unreadable: int = 0
 
     def add(self, other: Totals) -> None:
         """Add ``other`` into these totals."""
@@ -52,6 +54,7 @@ class Totals:
             "total_paid": money(self.paid),
             "line_charge": money(self.line_charge),
             "line_paid": money(self.line_paid),
+            "unreadable_amounts": self.unreadable,
         }
 
 

@@ -80,7 +80,19 @@ def catalog() -> list[CatalogEntry]:
             "A claim of the written 837 does not balance: CLM02 is not the sum of the line charges, "
             "or AMT*D not the sum of SVD02.",
             "Checked on every 837 sendpro writes, when it re-reads the file to reconcile. The input rules "
-            "(CL015, CL016) make it impossible, so it is a sendpro bug: the file is not published.",
+            "(CL015, CL016) make it impossible, so it is a sendpro bug: the run is converted again with the "
+            "claim rejected, and every other claim is published.",
+        )
+    )
+    entries.append(
+        CatalogEntry(
+            "OB002",
+            "error",
+            "output.valid",
+            "The 837 or NCPDP output sendpro wrote for this claim failed output validation.",
+            "A sendpro bug (the input rules passed the claim): one claim never blocks a submission, so the run "
+            "is converted again at once with the claim rejected under OB002, naming the validator's finding, "
+            "and every other claim is published. A finding outside every claim still stops the file.",
         )
     )
     for code, (name, summary) in NCPDP_CHECKS.items():

@@ -32,7 +32,7 @@ from sendpro.model.build import iter_encounters
 from sendpro.model.catalog import Catalog
 from sendpro.model.encounter import Encounter
 from sendpro.model.pharmacy import PharmacyEncounter, iter_rx_encounters
-from sendpro.model.typing import clean_text_frame, ensure_model_columns, type_frame
+from sendpro.model.typing import clean_text_frame, control_columns, ensure_model_columns, type_frame
 from sendpro.report.issue import Issue, Severity
 from sendpro.validate.registry import RuleSet
 from sendpro.validate.rule import RecordRule, RuleContext
@@ -254,7 +254,7 @@ class ValidationEngine:
         if rules.text_cleaned is not None:
             for issue in rules.text_cleaned.check_notes(frame, notes):
                 attach(issue)
-        typed = type_frame(frame, catalog.fields)
+        typed = type_frame(frame.with_columns(control_columns(catalog.totals, frame.columns)), catalog.fields)
         seqs = typed["_claim_seq"].unique(maintain_order=True).to_list()
         batch = CheckedBatch(file, catalog.name, typed, seqs)
         unordered = [r for r in rules.record_rules if not r.ordered]
@@ -362,10 +362,16 @@ class ValidationEngine:
                 found = _without_yielded(found, self._yielding)
                 issues[batch.seqs[k]] = found
             found.sort(key=lambda i: (i.location.record_no or 0, i.code))
+            # One disposition, one story: a rejected claim is not also "skipped" (its
+            # errors are what to fix), and a skipped one (sent before in this very
+            # version) does not repeat the warnings its first run already reported.
             if any(i.severity is Severity.ERROR for i in found):
                 batch.dispositions[k] = Disposition.REJECTED
+                if self._skip_codes:
+                    found[:] = [i for i in found if i.code not in self._skip_codes]
             elif any(i.code in self._skip_codes for i in found):
                 batch.dispositions[k] = Disposition.SKIPPED
+                found[:] = [i for i in found if i.code in self._skip_codes]
 
 
 def _claim_keys(batch: CheckedBatch) -> tuple[list[str | None], list[str | None]]:

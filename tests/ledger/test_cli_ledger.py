@@ -71,7 +71,7 @@ def test_round_trip_through_the_commands(runner: CliRunner, submitted: Path, tmp
     shown = runner.invoke(cli.cli, ["status"])
     assert shown.exit_code == 0, shown.output
     assert "rejected by MassHealth, to fix and send again: 1" in shown.output
-    assert "P C2 (837P.x12): 277: A6:21 rejected for missing information" in shown.output
+    assert "P C2 (837P.x12, run 1, ISA13 000000001): 277: A6:21 rejected for missing information" in shown.output
     doc = json.loads(runner.invoke(cli.cli, ["status", "--json"]).output)
     assert doc["encounters"]["P"]["accepted"]["claims"] == 1 and doc["to_fix"][0]["claim_id"] == "C2"
 
@@ -97,6 +97,37 @@ def test_reconcile_exits_one_on_a_discrepancy(runner: CliRunner, submitted: Path
     result = runner.invoke(cli.cli, ["reconcile"])
     assert result.exit_code == 1
     assert "reconciled: NO (2 problem(s))" in result.output
+
+
+def test_reconcile_of_a_run_that_does_not_exist_says_so(submitted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["reconcile", "--run", "99"]) == 2
+    captured = capsys.readouterr()
+    assert "no run 99 in the ledger" in captured.err and "problem" not in captured.out + captured.err
+
+
+def test_reconcile_tells_files_of_the_same_name_apart(runner: CliRunner, submitted: Path, tmp_path: Path) -> None:
+    src = tmp_path / "more.txt"
+    src.write_text(extract({"mce_claim_id": "C3"}))
+    assert runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "run2")]).exit_code == 0
+    rec = runner.invoke(cli.cli, ["reconcile"])
+    rows = [line.split() for line in rec.output.splitlines() if "837P.x12" in line]
+    assert [(r[0], r[1]) for r in rows] == [("1", "000000001"), ("2", "000000002")]
+    assert f"in {tmp_path / 'run1'}" in rec.output and f"in {tmp_path / 'run2'}" in rec.output
+
+
+def test_status_counts_a_sent_claim_as_sent_when_its_correction_was_held(
+    runner: CliRunner, submitted: Path, tmp_path: Path
+) -> None:
+    fix = tmp_path / "fix.txt"
+    # A replacement of C1 that sendpro holds (a dotted diagnosis): MassHealth still has the first version.
+    fix.write_text(extract({"mce_claim_id": "C1", "claim_frequency": "7", "original_claim_id": "C1", "dx_1": "J06.9"}))
+    held = runner.invoke(cli.cli, ["convert", str(fix), "--out", str(tmp_path / "run2")])
+    assert held.exit_code == 1, held.output
+    doc = json.loads(runner.invoke(cli.cli, ["status", "--json"]).output)
+    assert doc["encounters"]["P"]["submitted"]["claims"] == 2 and "held" not in doc["encounters"]["P"]
+    assert doc["correction_held"] == 1
+    shown = runner.invoke(cli.cli, ["status"]).output
+    assert "1 sent claim(s) have a newer version sendpro held" in shown
 
 
 def test_ledger_commands_without_a_ledger_are_one_line_errors(tmp_path: Path) -> None:

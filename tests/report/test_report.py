@@ -94,3 +94,27 @@ def test_claim_stats_count_claims_per_rule_and_rank_providers() -> None:
     ]  # providers without findings are left out
     stat = RuleStat("CL015", "claim.total_charge_balance", "error", "s", "sendpro", applies=4, claims=1, issues=2)
     assert stat.to_dict()["rate"] == 0.25 and RuleStat("X", "x", "error", "", "", 0, 0, 0).rate == 0.0
+
+
+def test_errors_csv_has_every_field_errors_jsonl_has() -> None:
+    issue = Issue(
+        code="RX101",
+        severity=Severity.ERROR,
+        message="m",
+        location=Location(file="f", record_no=3, claim_id="C1", x12_path="2300/CLM", ncpdp_field="D7"),
+        rule_name="r",
+        detail={"k": "v"},
+        value="v",
+        member_id="100000000001",
+    )
+    for include in (False, True):
+        j, c = io.StringIO(), io.StringIO()
+        jf, cf = JsonlFormatter(j, include_values=include), CsvFormatter(c, include_values=include)
+        jf.start()
+        cf.start()
+        jf.handle(issue)
+        cf.handle(issue)
+        record = json.loads(j.getvalue())
+        (row,) = csv.DictReader(io.StringIO(c.getvalue()))
+        assert set(record) <= set(row), set(record) - set(row)
+        assert row["ncpdp_field"] == "D7"

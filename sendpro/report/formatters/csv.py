@@ -18,6 +18,7 @@ COLUMNS = (
     "line_number",
     "field",
     "x12_path",
+    "ncpdp_field",
     "member_id",
     "rule",
     "category",

@@ -10,7 +10,7 @@ import polars as pl
 
 from sendpro.flatfile.layout import Format, Layout
 from sendpro.model.fields import FieldDef, Kind, Level
-from sendpro.model.typing import decimal_re
+from sendpro.model.typing import EARLIEST_YEAR, decimal_re
 
 _SEPARATORS = set("*~:^|")
 
@@ -100,6 +100,8 @@ def describe_problem(fd: FieldDef, value: str) -> str:
     if fd.kind is Kind.DATE:
         if not re.fullmatch(r"[0-9]{8}", value):
             return "is not in CCYYMMDD form"
+        if value[:4] < EARLIEST_YEAR:
+            return f"is before {EARLIEST_YEAR}, not a plausible date"
         return "is not a real calendar date"
     if fd.kind is Kind.AMOUNT:
         if any(c in value for c in "$,"):

@@ -159,11 +159,16 @@ class FormatFieldRule(FieldRule):
 
     def mask(self, fd: FieldDef) -> pl.Expr | None:
         """Return the failing-row expression for ``fd``."""
+        if fd.name == "claim_type":
+            # Every other field's emptiness is the required rule's question, which depends on
+            # the claim type; an empty claim type has no guide to be written in at all.
+            return pl.col(fd.name).is_null() | ~valid_expr(fd)
         return ~valid_expr(fd)
 
     def render(self, fd: FieldDef, row_value: str | None, claim_type: str | None) -> dict[str, Any]:
         """Return the template parameters."""
-        return {"problem": describe_problem(fd, row_value or ""), "expect": fd.expect}
+        problem = describe_problem(fd, row_value) if row_value else "is empty"
+        return {"problem": problem, "expect": fd.expect}
 
 
 class DateFieldRule(FormatFieldRule):
