@@ -152,18 +152,24 @@ def _convert(
         sender = f"NCPDP:{plan.ncpdp[1].sender_id}" if plan.ncpdp else f"X12:{env.sender_qualifier}:{env.sender_id}"
         issues = IssueSink(outputs, report.issues, cfg.include_values)
         tallies = Tallies()
+        rows_total = sum(i.rows for i in report.inputs)
+        jobs = worker_count(plan, rows_total)
+        pool = start_pool(plan, jobs) if jobs else None
         router = Router(
             issues,
             RejectsSink(outputs, plan.layout),
-            make_outputs(plan, outputs, ledger.control_for(sender)),
+            make_outputs(
+                plan,
+                outputs,
+                ledger.control_for(sender),
+                pool.validate if pool is not None else None,
+                2 * jobs,
+            ),
             ledger.journal,
             tallies,
             held,
         )
         engine = ValidationEngine(plan.rules, forbidden=plan.forbidden)
-        rows_total = sum(i.rows for i in report.inputs)
-        jobs = worker_count(plan, rows_total)
-        pool = start_pool(plan, jobs) if jobs else None
         faults.at("after-scan")
         for reader, summary in zip(readers, report.inputs, strict=True):
             router.rejects.begin_file(reader.header_text(), reader.scan().trailer_record)
@@ -178,12 +184,13 @@ def _convert(
                     cfg.progress(tallies.rows_done, rows_total)
                 if tallies.rows_done >= rows_total // 2:
                     faults.at("mid-run")
+        router.close()
+        _refuse_changed_inputs(plan.inputs, stamps)
+        # The workers may still be validating the last transaction sets (selfcheck waits for them).
+        found = selfcheck(plan, router, tallies, outputs, report, issues.emit)
         if pool is not None:
             pool.close()
             pool = None
-        router.close()
-        _refuse_changed_inputs(plan.inputs, stamps)
-        found = selfcheck(plan, router, tallies, outputs, report, issues.emit)
         if found.bugs and not found.problems and not last:
             blamed = _held_claims(found.bugs)
             if blamed:

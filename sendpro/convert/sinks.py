@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from sendpro.config import RunConfig
+from sendpro.convert.fragments import Fragment, FragmentChecks, FragmentResult
 from sendpro.convert.plan import RunPlan
 from sendpro.convert.prepare import ClaimTable, Prepared
 from sendpro.flatfile.layout import Layout
@@ -91,6 +93,8 @@ class _X12Output(Output):
         control: ControlNumbers,
         clock: Clock,
         file_name: Callable[[str, dt.date, int], str],
+        checks: FragmentChecks | None = None,
+        fragment: Callable[[Path, int, int, int, str], Fragment] | None = None,
     ) -> None:
         env = settings.envelope
         super().__init__(outputs, f"837{bucket}", f"X12:{env.sender_qualifier}:{env.sender_id}")
@@ -98,7 +102,19 @@ class _X12Output(Output):
         self.clock = clock
         self.file_name = file_name
         self.settings = settings
-        self.writer = FramePacdrWriter(outputs.open(self.key, encoding="ascii"), bucket, settings, control, clock)
+        #: The transaction sets' checks in workers, while the file is written (see sendpro.convert.fragments).
+        self.checks = checks
+        self._fragment = fragment
+        stream = outputs.open(self.key, encoding="ascii")
+        self.writer = FramePacdrWriter(
+            stream, bucket, settings, control, clock, self._transaction if checks is not None else None
+        )
+
+    def _transaction(self, start: int, end: int) -> None:
+        """Hand a written transaction set to a worker for validation."""
+        assert self.checks is not None and self._fragment is not None
+        temp = self.outputs.temp_path(self.key)
+        self.checks.add(self._fragment(temp, self.writer.head_end, start, end, self.writer.trailer(1)))
 
     def write(self, prepared: Prepared, ks: Sequence[int]) -> list[str]:
         blocks = prepared.blocks[self.bucket]
@@ -112,6 +128,11 @@ class _X12Output(Output):
 
     def validate(self, config: RunConfig) -> list[Issue]:
         assert self.path is not None
+        summary = self.writer.summary
+        if self.checks is not None and self.checks.clean(
+            self.path, self.writer.head_end, self.writer.trailer(summary.transactions), self.writer.version
+        ):
+            return []
         return name_claims(
             self.path,
             validate_x12(
@@ -207,8 +228,18 @@ class _NcpdpOutput(Output):
         return Totals(rows, t.details, 0, t.charge, t.paid, 0, 0), entry
 
 
-def make_outputs(plan: RunPlan, outputs: OutputSet, control: ControlNumbers) -> Callable[[str], Output]:
-    """Return how to open the output of a claim type: an 837 writer, or the NCPDP writer (decided here, once)."""
+def make_outputs(
+    plan: RunPlan,
+    outputs: OutputSet,
+    control: ControlNumbers,
+    submit: Callable[[Fragment], Future[FragmentResult]] | None = None,
+    limit: int = 4,
+) -> Callable[[str], Output]:
+    """Return how to open the output of a claim type: an 837 writer, or the NCPDP writer (decided here, once).
+
+    ``submit``, given with worker processes, validates each 837 transaction set in
+    a worker as it is written (the compiled validator only; at most ``limit`` waiting).
+    """
     cfg = plan.config
     if plan.ncpdp is not None:
         layout, settings = plan.ncpdp
@@ -219,8 +250,17 @@ def make_outputs(plan: RunPlan, outputs: OutputSet, control: ControlNumbers) -> 
 
         return open_ncpdp
 
+    overlap = submit is not None and cfg.validate_output and cfg.validator == "compiled"
+    map_dir = project_map_dir(cfg.map_cache)
+
     def open_x12(bucket: str) -> Output:
-        return _X12Output(outputs, bucket, plan.pacdr, control, cfg.clock, plan.profile.file_name)
+        checks = FragmentChecks(submit, limit) if overlap and submit is not None else None
+
+        def fragment(path: Path, head_end: int, start: int, end: int, trailer: str) -> Fragment:
+            label = outputs.final_name(f"837{bucket}")
+            return Fragment(path, head_end, start, end, trailer, map_dir, label, cfg.temp_dir)
+
+        return _X12Output(outputs, bucket, plan.pacdr, control, cfg.clock, plan.profile.file_name, checks, fragment)
 
     return open_x12
 

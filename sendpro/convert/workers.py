@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from sendpro.convert.fragments import Fragment, FragmentResult, check_fragment
 from sendpro.convert.plan import RuleResources
 from sendpro.convert.prepare import Prepared, prepare
 from sendpro.flatfile.layout import Layout
@@ -105,6 +106,10 @@ class BatchPool:
         while window:
             before0, done = window.popleft()
             yield before0, done.result()
+
+    def validate(self, fragment: Fragment) -> Future[FragmentResult]:
+        """Validate one written transaction set in a worker (see :mod:`sendpro.convert.fragments`)."""
+        return self._executor.submit(check_fragment, fragment)
 
     def close(self) -> None:
         """Stop the workers (at once, when the run failed)."""

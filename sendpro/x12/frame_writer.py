@@ -14,7 +14,8 @@ writers give the same bytes for the same claims.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TextIO
@@ -171,7 +172,15 @@ class FramePacdrWriter:
         settings: PacdrSettings,
         control: ControlNumbers,
         clock: Clock,
+        on_transaction: Callable[[int, int], None] | None = None,
     ) -> None:
+        """Start the interchange on ``out``.
+
+        ``on_transaction``, when given, is called with the byte offsets (start, end)
+        of each transaction set once its SE is written and flushed (``out`` must be
+        a file whose ``tell`` is a byte offset: an ASCII text file), so the sets can
+        be validated while the rest is written.
+        """
         if claim_type not in _VERSIONS:
             raise ValueError(f"no 837 guide for claim type {claim_type!r} (P, I or D)")
         self.settings = settings
@@ -194,8 +203,12 @@ class FramePacdrWriter:
         self._billing_hl = 0
         self._billing_key: str | None = None
         self._closed = False
+        self._on_transaction = on_transaction
+        self._st_start = 0
         write_isa(self.w, settings.envelope, self._isa, self.now)
         write_gs(self.w, settings.envelope, self._gs, self.now, self.version)
+        #: Byte offset just after the GS (with ``on_transaction``): the envelope head of every set.
+        self.head_end = self._offset() if on_transaction is not None else 0
 
     # -- transaction set ----------------------------------------------------------------
     def _emit(self, text: str, segments: int) -> None:
@@ -203,7 +216,13 @@ class FramePacdrWriter:
         self.w.count += segments
         self.w.total += segments
 
+    def _offset(self) -> int:
+        self.w.out.flush()
+        return self.w.out.tell()
+
     def _open_st(self) -> None:
+        if self._on_transaction is not None:
+            self._st_start = self._offset()
         self.summary.transactions += 1
         self._st_control = f"{self._control.next_transaction():04d}"
         self.w.reset_count()
@@ -225,6 +244,8 @@ class FramePacdrWriter:
         trailer = transaction_trailer(self.w.count + 1, self._st_control)
         self._emit(*render_static(trailer, self.settings.envelope.delimiters))
         self._st_open = False
+        if self._on_transaction is not None:
+            self._on_transaction(self._st_start, self._offset())
 
     # -- public API -------------------------------------------------------------------------
     def write(
@@ -296,6 +317,14 @@ class FramePacdrWriter:
             self.summary.lines += lines
             self.summary.claims += len(placed)
         return placed
+
+    def trailer(self, transactions: int) -> str:
+        """Return the GE and IEA this writer ends its interchange with, for ``transactions`` sets."""
+        buf = io.StringIO()
+        w = SegmentWriter(buf, self.settings.envelope.delimiters)
+        write_ge(w, transactions, self._gs)
+        write_iea(w, 1, self._isa)
+        return buf.getvalue()
 
     def close(self) -> WriteSummary:
         """Close the open transaction set and the envelope; return the summary."""
