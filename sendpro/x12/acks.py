@@ -15,6 +15,7 @@ applies them in one transaction and rolls it back on the error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -164,18 +165,32 @@ class AckFileError(ValueError):
     """
 
 
+#: X12 numbers have at most 18 digits (R and N0 elements): a larger one is a damaged file,
+#: not a count or an amount (and would not fit the ledger's integers).
+_LARGEST = 10**18
+
+
+def _plausible(value: int) -> int:
+    if abs(value) >= _LARGEST:
+        raise AckFileError("a number has more digits than X12 allows (18): the file is damaged")
+    return value
+
+
 def _cents(text: str) -> int | None:
     try:
-        return int(Decimal(text) * 100)
-    except (InvalidOperation, ValueError):
+        cents = int(Decimal(text) * 100)
+    except (InvalidOperation, ValueError, OverflowError):
         return None
+    _plausible(cents // 100)
+    return cents
 
 
 def _int(text: str) -> int | None:
     try:
-        return int(Decimal(text))
-    except (InvalidOperation, ValueError):
+        value = int(Decimal(text))
+    except (InvalidOperation, ValueError, OverflowError):
         return None
+    return _plausible(value)
 
 
 def _get(el: list[str], i: int) -> str:
@@ -184,7 +199,11 @@ def _get(el: list[str], i: int) -> str:
 
 def _count(text: str) -> int | None:
     """Return an envelope count (SE01, GE01, IEA01): digits only, unlike amounts."""
-    return int(text) if text.isdigit() else None
+    return _plausible(int(text)) if text.isdigit() else None
+
+
+#: An X12 segment id: two or three upper-case letters or digits.
+_SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 
 
 class _Envelope:
@@ -242,6 +261,9 @@ class _Envelope:
             AckFileError: the segment is out of place, or a trailer disagrees with what it closes.
         """
         seg = el[0]
+        if not _SEGMENT_ID.fullmatch(seg):
+            # An empty segment, or text where an id should be: pyx12 stops reading there.
+            raise AckFileError(f"segment {number} has no segment id: the file is damaged")
         self.last = (number, seg)
         if seg == "ISA":
             if self.isa13 is not None:

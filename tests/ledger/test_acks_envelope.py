@@ -141,9 +141,9 @@ def _snapshot(ledger_path: Path) -> tuple[list[tuple[object, ...]], ...]:
         db.close()
 
 
-def _assert_refused_whole(ledger_path: Path, path: Path, before: object) -> None:
+def _assert_refused_whole(ledger_path: Path, path: Path, before: object, why: str = "cut short") -> None:
     (result,) = api.ingest_acks([path], ledger_path)
-    assert result.status == "refused" and "cut short" in result.message, result.message
+    assert result.status == "refused" and why in result.message, result.message
     assert path.name not in result.message  # the caller names the file, once
     assert not result.encounters and not result.kinds and result.ack_id is None
     assert _snapshot(ledger_path) == before
@@ -205,3 +205,34 @@ def test_a_ta1_cut_short_rejects_nothing(convert: Convert, tmp_path: Path, ledge
     ta1.write_text(text)
     (result,) = api.ingest_acks([ta1], ledger_path)
     assert result.status == "ingested" and result.encounters["rejected"] == 1
+
+
+def test_a_number_longer_than_x12_allows_is_refused_whole(convert: Convert, tmp_path: Path, ledger_path: Path) -> None:
+    """Found by the fuzz run: a 120-digit AK9 count or TA1 control number stopped ack with an internal error."""
+    convert(*_claims(2))
+    (x12,) = sorted((tmp_path / "out1").glob("837P*.x12"))
+    ack = tmp_path / "file.999"
+    api.acknowledge_file(x12, ack, clock=lambda: FIXED_NOW, control=SequentialControlNumbers(9000))
+    text = ack.read_text()
+    before = _snapshot(ledger_path)
+    ak9 = next(s for s in text.split("~") if s.lstrip().startswith("AK9*"))
+    ack.write_text(text.replace(ak9, ak9.rsplit("*", 1)[0] + "*" + "9" * 120, 1))
+    _assert_refused_whole(ledger_path, ack, before, "more digits than X12 allows")
+    ta1 = tmp_path / "interchange.ta1"
+    ta1.write_text(build_ta1(int(x12.read_text()[90:99]), "R", "006", SENDER).replace("TA1*", "TA1*" + "9" * 120, 1))
+    _assert_refused_whole(ledger_path, ta1, before, "more digits than X12 allows")
+
+
+def test_an_empty_segment_counted_in_se01_is_refused(tmp_path: Path) -> None:
+    """Found by the fuzz run: a blank segment, counted by SE01, let a damaged 277 through."""
+    text = build_277([ClaimStatus("C1", "A2", "20", Decimal("10.00"))], SENDER, "P")
+    parts = text.split("~")
+    at = next(i for i, p in enumerate(parts) if p.lstrip().startswith("STC"))
+    parts.insert(at, " ")
+    se = next(i for i, p in enumerate(parts) if p.lstrip().startswith("SE*"))
+    fields = parts[se].split("*")
+    parts[se] = "*".join([fields[0], str(int(fields[1]) + 1), *fields[2:]])
+    path = tmp_path / "blank.277"
+    path.write_text("~".join(parts))
+    with pytest.raises(AckFileError, match="has no segment id"):
+        _read(path, path.read_text())
