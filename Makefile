@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: run test lint bench bench-validator fuzz-validator browser clean
+.PHONY: run test lint bench bench-validator fuzz-validator fuzz browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ bench-validator: $(VENV)/.installed
 # Other sizes or a seed: make fuzz-validator FUZZ_ARGS="--seed 7 --segments 20000 --files 500"
 fuzz-validator: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/fuzz_validator.py $(FUZZ_ARGS)
+
+# sendpro's own fuzz run (tests/fuzzing/harness.py; not part of `make test`, which runs a 300-case smoke of it):
+# 100,000 mutated extracts, 837s, NCPDP files and acknowledgments through convert, validate and ack, every
+# promise checked (about 25 minutes on 2 free cores); failing cases kept in benchmarks/work/fuzz/failures; exit 1 on any.
+# Other sizes, kinds or a seed: make fuzz FUZZ_ARGS="--seed 7 --cases 5000 --kinds mce,fw --keep /tmp/fuzzkeep"
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/fuzz.py $(FUZZ_ARGS)
 
 # A headless Chromium for the browser test of report.html (tests/report/test_html_browser.py).
 # Installed from Debian only when no Chromium-family browser is on PATH: as root, else through sudo.
