@@ -170,7 +170,9 @@ def test_tally_buckets_claim_types(tmp_path: Path, mce: Layout) -> None:
     assert totals == {
         "P": Totals(rows=2, claims=1, lines=2, charge=25000, paid=17500, line_charge=25000, line_paid=17500),
         "I": Totals(rows=1, claims=1, lines=1, charge=25000, paid=17500, line_charge=20000, line_paid=14000),
-        UNKNOWN_TYPE: Totals(rows=3, claims=2, lines=3, charge=25000, paid=35000, line_charge=45000, line_paid=31500),
+        UNKNOWN_TYPE: Totals(
+            rows=3, claims=2, lines=3, charge=25000, paid=35000, line_charge=45000, line_paid=31500, unreadable=1
+        ),
     }
 
 
