@@ -96,15 +96,18 @@ def valid_expr(fd: FieldDef, col: pl.Expr | None = None) -> pl.Expr:
     return c.is_null() | ok.fill_null(False)
 
 
-def cents_expr(col: pl.Expr) -> pl.Expr:
-    """Canonical amount text -> integer cents (null when not an amount)."""
-    body = col.str.strip_chars_start("-")
-    parts = body.str.split_exact(".", 1)
+def _signed_cents(text: pl.Expr) -> pl.Expr:
+    """``-?digits[.digits]`` text -> integer cents (the caller keeps only text of that shape)."""
+    parts = text.str.strip_chars_start("-").str.split_exact(".", 1)
     whole = parts.struct.field("field_0").cast(pl.Int64, strict=False)
     frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False)
     cents = whole * 100 + frac
-    cents = pl.when(col.str.starts_with("-")).then(-cents).otherwise(cents)
-    return pl.when(col.str.contains(_AMOUNT_RE)).then(cents).otherwise(None)
+    return pl.when(text.str.starts_with("-")).then(-cents).otherwise(cents)
+
+
+def cents_expr(col: pl.Expr) -> pl.Expr:
+    """Canonical amount text -> integer cents (null when not an amount)."""
+    return pl.when(col.str.contains(_AMOUNT_RE)).then(_signed_cents(col)).otherwise(None)
 
 
 #: An amount as control totals read it: a plain number of up to 16 digits before the
@@ -120,13 +123,7 @@ def control_cents_expr(col: pl.Expr) -> pl.Expr:
     rejected, so "reconciled to the cent" covers every amount that is a number.
     """
     plain = col.str.replace_all(r"[$,]", "").str.replace(r"^-\$", "-")
-    body = plain.str.strip_chars_start("-")
-    parts = body.str.split_exact(".", 1)
-    whole = parts.struct.field("field_0").cast(pl.Int64, strict=False)
-    frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False)
-    cents = whole * 100 + frac
-    cents = pl.when(plain.str.starts_with("-")).then(-cents).otherwise(cents)
-    return pl.when(plain.str.contains(_CONTROL_AMOUNT_RE)).then(cents).otherwise(None)
+    return pl.when(plain.str.contains(_CONTROL_AMOUNT_RE)).then(_signed_cents(plain)).otherwise(None)
 
 
 def unreadable_expr(col: pl.Expr) -> pl.Expr:

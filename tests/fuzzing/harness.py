@@ -682,8 +682,8 @@ def unicode_value(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
     return _set_cells(data, rng, ("text", "id"), TEXT_POOL + UNICODE_POOL)
 
 
-def separator_in_value(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
-    """Put a ``|`` inside a value: the row gets one column too many."""
+def _edit_cell(data: bytes, rng: random.Random, edit: Callable[[str], str]) -> tuple[int, str, str, str] | None:
+    """Replace one random cell's value by ``edit(value)``; return (line index, column name, new value, text)."""
     t = Delimited.parse(data)
     picked = _cell(t, rng)
     if picked is None:
@@ -692,9 +692,18 @@ def separator_in_value(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
     parts = t.lines[i].split("|")
     if k >= len(parts):
         return None
-    parts[k] = parts[k][: len(parts[k]) // 2] + "|" + parts[k][len(parts[k]) // 2 :]
+    parts[k] = edit(parts[k])
     t.lines[i] = "|".join(parts)
-    return f"a '|' inside {name} on line {i + 1}", t.render()
+    return i, name, parts[k], t.render()
+
+
+def separator_in_value(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
+    """Put a ``|`` inside a value: the row gets one column too many."""
+    done = _edit_cell(data, rng, lambda v: v[: len(v) // 2] + "|" + v[len(v) // 2 :])
+    if done is None:
+        return None
+    i, name, _, text = done
+    return f"a '|' inside {name} on line {i + 1}", text
 
 
 def drop_separator(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
@@ -712,17 +721,11 @@ def drop_separator(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
 
 def quote_value(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
     """Quote a value, or put a lone double quote in it (the layouts have no quoting)."""
-    t = Delimited.parse(data)
-    picked = _cell(t, rng)
-    if picked is None:
+    done = _edit_cell(data, rng, lambda v: rng.choice((f'"{v}"', f'"{v}', f'{v}"', '"', '""')))
+    if done is None:
         return None
-    i, k, name = picked
-    parts = t.lines[i].split("|")
-    if k >= len(parts):
-        return None
-    parts[k] = rng.choice((f'"{parts[k]}"', f'"{parts[k]}', f'{parts[k]}"', '"', '""'))
-    t.lines[i] = "|".join(parts)
-    return f"{name} on line {i + 1} := {parts[k][:40]!r}", t.render()
+    i, name, value, text = done
+    return f"{name} on line {i + 1} := {value[:40]!r}", text
 
 
 def shuffle_rows(data: bytes, rng: random.Random, ctx: Ctx) -> Change:
