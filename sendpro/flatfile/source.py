@@ -64,7 +64,7 @@ def _wide_text(first: bytes) -> str | None:
 
 
 def _first_line(raw: bytes, name: str) -> bytes:
-    """Check the first line (line end removed) and drop a UTF-8 byte-order mark.
+    """Check the first non-blank line (line end removed) and drop a UTF-8 byte-order mark.
 
     Raises:
         InputFileError: UTF-16/UTF-32 text (FF005) or CR-only line ends (FF004).
@@ -80,6 +80,19 @@ def _first_line(raw: bytes, name: str) -> bytes:
         # CR alone, so the whole file reads as one line.
         raise _cr_only(name)
     return raw
+
+
+def _check_first(lines: list[bytes], name: str) -> bool:
+    """Apply :func:`_first_line` to the first non-blank line of ``lines``; return whether there was one.
+
+    Not simply line 1: a CR-only file that starts with a blank CRLF line (or any
+    blank lines) would otherwise be read with its whole body as the header row.
+    """
+    for at, line in enumerate(lines):
+        if line.strip():
+            lines[at] = _first_line(line, name)
+            return True
+    return False
 
 
 def _cr_only(name: str) -> InputFileError:
@@ -116,6 +129,7 @@ def _iter_line_blocks(handle: BinaryIO, name: str, max_line_length: int) -> Iter
     """
     carry = b""
     number = 0  # lines yielded so far
+    checked = False  # the first non-blank line has been through _first_line
     while True:
         data = handle.read(_BLOCK_BYTES)
         if not data:
@@ -126,7 +140,9 @@ def _iter_line_blocks(handle: BinaryIO, name: str, max_line_length: int) -> Iter
             # rstrip, not removesuffix: "\r\r\n" ends a line as it always has.
             lines = [line.rstrip(b"\r") for line in lines]
             if number == 0:
-                lines[0] = _first_line(lines[0], name)
+                lines[0] = lines[0].removeprefix(_BOM)
+            if not checked:
+                checked = _check_first(lines, name)
             if max(map(len, lines)) > max_line_length:
                 at = next(i for i, line in enumerate(lines) if len(line) > max_line_length)
                 raise _too_long(name, number + at + 1, max_line_length, lines[at])
@@ -137,7 +153,7 @@ def _iter_line_blocks(handle: BinaryIO, name: str, max_line_length: int) -> Iter
             raise _too_long(name, number + 1, max_line_length, carry)
     if carry:
         last = carry.rstrip(b"\r")
-        if number == 0:
+        if not checked:
             last = _first_line(last, name)
         if len(last) > max_line_length:
             raise _too_long(name, number + 1, max_line_length, last)

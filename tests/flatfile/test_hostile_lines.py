@@ -65,6 +65,20 @@ def test_cr_only_with_a_bom_is_named_too(tmp_path: Path, mce: Layout) -> None:
     assert "CR-only line ends" in str(_scan_error(_write(tmp_path, data), mce))
 
 
+@pytest.mark.parametrize("lead", [b"\r\n", b"\n\n", b"  \r\n"], ids=["crlf", "two-lf", "spaces-crlf"])
+def test_cr_only_after_leading_blank_lines_is_named_and_no_value_is_quoted(
+    tmp_path: Path, mce: Layout, lead: bytes
+) -> None:
+    # Found by the fuzz run: a blank first line ended in LF made the header row the
+    # second line, which held the whole CR-only body; the duplicate-column check then
+    # listed member names and ids.
+    data = lead + mce_text(claim_rows()).replace("\n", "\r").encode()
+    err = _scan_error(_write(tmp_path, data, "old-mac.txt"), mce)
+    assert err.code == "FF004"
+    assert str(err).startswith("old-mac.txt: the file uses CR-only line ends")
+    _assert_no_values(str(err))
+
+
 def test_cr_only_file_longer_than_the_line_limit_is_named_as_cr_only(tmp_path: Path) -> None:
     small = _small_limit_layout(tmp_path, 1024)
     rows = [r for i in range(30) for r in claim_rows({"mce_claim_id": f"K{i}"})]
