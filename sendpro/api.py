@@ -14,7 +14,7 @@ from pathlib import Path
 from sendpro.config import system_clock
 from sendpro.convert.pipeline import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, convert_files
 from sendpro.convert.plan import detect_layout
-from sendpro.errors import LedgerError, UsageError
+from sendpro.errors import LedgerError
 from sendpro.ledger.acks import AckResult, ingest_ack
 from sendpro.ledger.db import Ledger
 from sendpro.ledger.reports import LedgerReconciliation, StatusReport, reconcile, status
@@ -23,7 +23,7 @@ from sendpro.ncpdp.validate import validate_detected, validate_ncpdp
 from sendpro.report.issue import Issue
 from sendpro.validate.pyx12_bridge import check_x12, project_map_dir, validate_x12
 from sendpro.version import sendpro_version
-from sendpro.x12.ack999 import Ack999Summary, Ack999Writer, read_envelopes, segment_lines
+from sendpro.x12.ack999 import Ack999Summary, Ack999Writer, ack_problem, read_envelopes, segment_lines
 from sendpro.x12.envelope import Clock, ClockControlNumbers, ControlNumbers
 from sendpro.x12.scan import claims_at_segments, name_claims
 
@@ -54,15 +54,19 @@ def acknowledge_file(
 ) -> tuple[list[Issue], Ack999Summary]:
     """Validate an X12 file and write its 999 to ``ack_path`` (atomically); return the issues and the 999's totals.
 
-    Raises:
-        UsageError: the file is not X12 that pyx12 can read, so no 999 can be written.
+    When the file holds no interchange a reply can be addressed to (it is not X12,
+    or its ISA cannot be read), nothing is written: the summary's ``unwritten``
+    says why, and the issues say what is wrong with the file.
     """
     issues, doc = check_x12(path, project_map_dir(map_cache), str(path), validator)
-    if doc is None or not doc.get("interchanges"):
-        raise UsageError(f"{path}: no 999 can be written: " + (issues[0].message if issues else "no interchange found"))
     issues = name_claims(path, issues)
-    claims = claims_at_segments(path, segment_lines(doc))
+    if doc is None or not doc.get("interchanges"):
+        return issues, Ack999Summary(unwritten=issues[0].message if issues else "no interchange found")
     delimiters, sources = read_envelopes(path)
+    unwritten = ack_problem(doc, delimiters, sources)
+    if unwritten is not None:
+        return issues, Ack999Summary(unwritten=unwritten)
+    claims = claims_at_segments(path, segment_lines(doc))
     temp = ack_path.with_name(f".{ack_path.name}.sendpro-{os.getpid()}.tmp")
     try:
         with temp.open("w", encoding="ascii", newline="\n") as handle:

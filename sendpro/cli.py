@@ -526,7 +526,9 @@ def validate(
     X12 files are checked by the compiled validator, which reports what pyx12 reports
     (``--validator pyx12`` runs pyx12 itself).
 
-    Nothing is written unless --ack asks for a 999.
+    Nothing is written unless --ack asks for a 999. A file whose interchange cannot
+    be read gets a TA1 rejecting it instead (in the default separators when its own
+    cannot be used); one whose ISA names no interchange to reply to gets none.
     """
     if not x12_file.is_file():
         raise SendproError(f"{x12_file}: no such file")
@@ -537,10 +539,14 @@ def validate(
         issues, summary = api.acknowledge_file(
             x12_file, ack_file, map_cache, include_values=include_values, validator=validator
         )
-        click.echo(
-            f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
-            f"{summary.rejected} rejected" + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
-        )
+        if summary.unwritten is not None:
+            click.echo(f"{ack_file}: not written: {summary.unwritten}")
+        else:
+            click.echo(
+                f"{ack_file}: 999 for {summary.transactions} transaction set(s): {summary.accepted} accepted, "
+                f"{summary.rejected} rejected"
+                + (f"; TA1 {summary.interchange_code}" if summary.interchange_code else "")
+            )
     else:
         issues = api.validate_file(x12_file, map_cache, ncpdp_layout, validator)
     for issue in issues:

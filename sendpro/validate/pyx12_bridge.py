@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyx12
+import pyx12.errh_json
 import pyx12.errors
 import pyx12.map_if
 import pyx12.map_index
@@ -31,7 +32,19 @@ from sendpro.errors import MapError
 from sendpro.report.issue import Category, Issue, Location, Severity
 from sendpro.validate.x12maps import build_map_dir
 from sendpro.x12.validator.compiler import map_nodes
-from sendpro.x12.validator.engine import CompiledValidator, open_text
+from sendpro.x12.validator.engine import CompiledValidator, iter_segments, open_text
+from sendpro.x12.validator.envelope import (
+    ISA_LEN,
+    NOTE_CONTENT,
+    NOTE_STRUCTURE,
+    EnvelopeProblem,
+    control_problem,
+    group_problem,
+    header_elements,
+    header_problem,
+    isa_element,
+    unsupported_problem,
+)
 from sendpro.x12.validator.patterns import Separators
 
 #: The validators ``--validator`` chooses between.
@@ -60,16 +73,34 @@ def px_code(level: str, ack_code: str) -> str:
     return f"PX3{n:02d}" if ack_code.startswith("I") else f"PX2{n:02d}"
 
 
-_SEGMENT_TEXT = re.compile(r"Segment (?P<seg>[A-Z0-9]{2,3})\*(?P<data>.*?) not found")
-_ISA_TEXT = re.compile(r"\(ISA\*.*\)")
+#: pyx12's "Segment ID*first element not found": the ID as read (any characters but the separator) and data.
+_SEGMENT_TEXT = re.compile(r"Segment (?P<seg>[^*]*?)\*(?P<data>.*?) not found", re.S)
+#: pyx12's 'Segment identifier "..." is invalid': whatever came before the first separator.
+_SEGMENT_ID_TEXT = re.compile(r'Segment identifier "(?P<seg>.*?)" is invalid', re.S)
+#: A segment ID as X12 writes them; anything else may be data run together (a lost separator).
+_SEG_ID = re.compile(r"[A-Za-z0-9]{2,3}")
+#: A whole ISA segment quoted in pyx12's text (its X12Error on an ISA it cannot split), not "(ISA06)".
+_ISA_TEXT = re.compile(r"\(ISA(?!\d\d\)).*\)", re.S)
+#: Where an ISA, GS or ST element error sits: the element's reference in pyx12's text.
+_ENVELOPE_REF = re.compile(r"\((?P<seg>ISA|IEA|GS|GE|ST|SE)(?P<pos>\d\d)")
+
+
+def segment_label(seg_id: str) -> str:
+    """Return a segment ID fit to print: itself when it looks like one, else a placeholder.
+
+    A segment whose separators were lost reads as one long "ID" holding its data
+    (possibly member data), with line breaks and other control characters.
+    """
+    return seg_id if _SEG_ID.fullmatch(seg_id) else "(unreadable segment ID)"
 
 
 def redact(message: str, value: str | None) -> tuple[str, str | None]:
     """Remove data values from a pyx12 message; return the message and a value it held.
 
     pyx12 quotes the offending value in its text (``(19930532)``, ``len("...")``)
-    and, for unexpected segments, the segment's first element. They may be PHI;
-    the issue keeps the value separately, shown only when values are requested.
+    and, for unexpected segments, the segment's first element, and for an invalid
+    segment ID whatever stood before the first separator. They may be PHI; the
+    issue keeps the value separately, shown only when values are requested.
     """
     found = None
     if value:
@@ -77,7 +108,11 @@ def redact(message: str, value: str | None) -> tuple[str, str | None]:
     seg = _SEGMENT_TEXT.search(message)
     if seg:
         found = seg.group("data")
-        message = _SEGMENT_TEXT.sub(lambda m: f"Segment {m.group('seg')} not found", message)
+        message = _SEGMENT_TEXT.sub(lambda m: f"Segment {segment_label(m.group('seg'))} not found", message)
+    seg_id = _SEGMENT_ID_TEXT.search(message)
+    if seg_id and not _SEG_ID.fullmatch(seg_id.group("seg")):
+        found = found or seg_id.group("seg")
+        message = _SEGMENT_ID_TEXT.sub("Segment identifier <value> is invalid", message)
     message = _ISA_TEXT.sub("(ISA)", message)
     return " ".join(message.split()), found
 
@@ -141,39 +176,49 @@ def _issue(
     )
 
 
+def _envelope_issues(level: str, node: dict[str, Any], file: str, label: str) -> Iterator[Issue]:
+    """Issues for one interchange, group or transaction set: its own errors, then its ISA/GS/ST elements'.
+
+    An error may name a line and segment or element of its own (``line``, ``ref``:
+    what :func:`run_pyx12` and :func:`check_x12` add where pyx12 stops or cannot
+    read the header); otherwise it sits on the loop's line and header segment.
+    """
+    header = {"isa": "ISA", "gs": "GS", "st": "ST"}[level]
+    for err in node.get("errors", []):
+        yield _issue(
+            level,
+            str(err["err_cde"]),
+            f"{label}: {err['err_str']}",
+            file,
+            err.get("line") or node.get("cur_line"),
+            err.get("ref") or header,
+        )
+    for ele in node.get("elements", []):
+        ref = f"{ele.get('seg_id') or header}{int(ele.get('ele_pos') or 0):02d}"
+        if ele.get("subele_pos"):
+            ref += f"-{int(ele['subele_pos']):02d}"
+        for err in ele.get("errors", []):
+            yield _issue(
+                level,
+                str(err["err_cde"]),
+                f"{label}: {err['err_str']}",
+                file,
+                ele.get("cur_line") or node.get("cur_line"),
+                ref,
+                err.get("err_val"),
+                {"element": str(ele.get("ele_ref_num") or "")},
+            )
+
+
 def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
     for isa in doc.get("interchanges", []):
-        for err in isa.get("errors", []):
-            yield _issue(
-                "isa",
-                str(err["err_cde"]),
-                f"interchange: {err['err_str']}",
-                file,
-                isa.get("cur_line"),
-                "ISA",
-            )
+        yield from _envelope_issues("isa", isa, file, "interchange")
         for gs in isa.get("groups", []):
-            for err in gs.get("errors", []):
-                yield _issue(
-                    "gs",
-                    str(err["err_cde"]),
-                    f"functional group: {err['err_str']}",
-                    file,
-                    gs.get("cur_line"),
-                    "GS",
-                )
+            yield from _envelope_issues("gs", gs, file, "functional group")
             for st in gs.get("transactions", []):
-                for err in st.get("errors", []):
-                    yield _issue(
-                        "st",
-                        str(err["err_cde"]),
-                        f"transaction set: {err['err_str']}",
-                        file,
-                        st.get("cur_line"),
-                        "ST",
-                    )
+                yield from _envelope_issues("st", st, file, "transaction set")
                 for seg in st.get("segments", []):
-                    seg_id = seg.get("seg_id") or "?"
+                    seg_id = segment_label(str(seg.get("seg_id") or "?"))
                     for err in seg.get("errors", []):
                         yield _issue(
                             "seg",
@@ -204,21 +249,189 @@ def _walk(doc: dict[str, Any], file: str) -> Iterator[Issue]:
                             )
 
 
+class _EnvelopeElementsVisitor(pyx12.errh_json.errh_json_visitor):  # type: ignore[misc]
+    """pyx12's JSON visitor, also writing the element errors of ISA/IEA, GS/GE and ST/SE.
+
+    pyx12 keeps those on the interchange, group and transaction set nodes, which its
+    JSON visitor does not walk: a bad ISA06 or GE01 made the file invalid with no
+    finding to say why, and a 999 that accepted it. Written as ``elements`` (only
+    when there are any, so clean documents keep pyx12's shape), each with the
+    segment it belongs to (from the reference in pyx12's text, e.g. ``(ISA06)``)
+    and that segment's line.
+    """
+
+    def visit_isa_post(self, err_isa: Any) -> None:
+        self._add_elements(err_isa, "ISA", err_isa.cur_line_isa, err_isa.cur_line_iea)
+        super().visit_isa_post(err_isa)
+
+    def visit_gs_post(self, err_gs: Any) -> None:
+        self._add_elements(err_gs, "GS", err_gs.cur_line_gs, err_gs.cur_line_ge)
+        super().visit_gs_post(err_gs)
+
+    def visit_st_post(self, err_st: Any) -> None:
+        self._add_elements(err_st, "ST", err_st.cur_line_st, err_st.cur_line_se)
+        super().visit_st_post(err_st)
+
+    def _add_elements(self, node: Any, header: str, header_line: int, trailer_line: int | None) -> None:
+        elements = []
+        for ele in getattr(node, "elements", None) or []:
+            errors = [{"err_cde": c, "err_str": s, "err_val": v} for (c, s, v) in ele.errors]
+            if not errors:
+                continue
+            ref = _ENVELOPE_REF.search(str(errors[0]["err_str"]))
+            seg_id = ref.group("seg") if ref else header
+            elements.append(
+                {
+                    "seg_id": seg_id,
+                    "ele_pos": ele.ele_pos,
+                    "subele_pos": ele.subele_pos,
+                    "repeat_pos": ele.repeat_pos,
+                    "ele_ref_num": ele.ele_ref_num,
+                    "name": ele.name,
+                    "cur_line": header_line if seg_id == header else (trailer_line or header_line),
+                    "errors": errors,
+                }
+            )
+        if elements:
+            self._stack[-1]["elements"] = elements
+
+
+@contextlib.contextmanager
+def _envelope_elements_written() -> Iterator[None]:
+    """While the block runs, pyx12's JSON output includes ISA, GS and ST element errors."""
+    original = pyx12.errh_json.errh_json_visitor
+    pyx12.errh_json.errh_json_visitor = _EnvelopeElementsVisitor
+    try:
+        yield
+    finally:
+        pyx12.errh_json.errh_json_visitor = original
+
+
+def _reread(stream: Any) -> tuple[str, Iterator[tuple[int, str]]] | None:
+    """Read a stream pyx12 stopped on again from its start: (element separator, numbered segments).
+
+    Segments are numbered as pyx12 numbers them (the compiled validator's reader
+    mirrors pyx12's). None when the stream cannot seek back or holds no ISA.
+    """
+    try:
+        stream.seek(0)
+        head = stream.read(ISA_LEN)
+    except (AttributeError, OSError, ValueError):
+        return None
+    if len(head) != ISA_LEN or not head.startswith("ISA"):
+        return None
+    return head[3], iter_segments(stream, head)
+
+
+def _segment_at(stream: Any, line: int) -> list[str] | None:
+    """Return the elements of segment ``line`` of the stream (None: it cannot be read again)."""
+    read = _reread(stream)
+    if read is None:
+        return None
+    element, segments = read
+    for number, text in segments:
+        if number == line:
+            return text.lstrip().split(element)
+        if number > line:
+            break
+    return None
+
+
+def _stop_document(stream: Any, line: int, exc: Exception) -> dict[str, Any]:
+    """The findings document for a stream pyx12 stopped on with an exception, at segment ``line``.
+
+    The control segment out of order (or the GE01 that is not a number) that made
+    pyx12 stop is named when there is one (:func:`control_problem`), with the TA1
+    note it calls for; otherwise the segment pyx12 stopped on.
+    """
+    error: dict[str, Any] = {"err_cde": "000"}
+    cause = ""
+    read = _reread(stream)
+    problem = control_problem(read[1], read[0]) if read is not None else None
+    if problem is not None:
+        error.update(line=problem.line, ref=problem.ref, note=problem.note)
+        cause = f"{problem.message}; "
+    else:
+        parts = _segment_at(stream, line)
+        if parts is not None:
+            error["ref"] = segment_label(parts[0])
+    error["err_str"] = (
+        f"{cause}pyx12 cannot check the file from segment {line} on (it stops there with {type(exc).__name__}); "
+        f"fix {'it' if cause else 'that segment'} and validate again"
+    )
+    return {"interchanges": [{"cur_line": line, "errors": [error], "groups": []}]}
+
+
+def _map_not_found(stream: Any, line: int, exc: Exception) -> dict[str, Any]:
+    """The findings document for a GS pyx12 finds no map for.
+
+    Either the GS has no readable GS01/GS08, or the interchange it is in has an
+    ISA (after the first, which :func:`check_x12` reads itself) whose separators
+    cannot be used, so pyx12 reads GS08 in pieces; or the GS is readable and
+    names a version sendpro has no map for (an ISA12 other than 00501, a 4010
+    GS08, a 277 given to ``validate``: :func:`unsupported_problem`). Each is a
+    finding, never a program error: the file is not a PACDR file MassHealth
+    takes. The finding is filed on that interchange (``isa_trn_set_id``: its
+    ISA13), so a TA1 names the right one.
+
+    Raises:
+        MapError: the stream cannot be read again to say where pyx12 stopped.
+    """
+    read = _reread(stream)
+    if read is None:
+        raise MapError(f"pyx12 cannot validate it: {exc}") from None
+    element, segments = read
+    isa_line, isa_text, parts = 0, "", None
+    for number, text in segments:
+        if number > line:
+            break
+        fields = text.lstrip().split(element)
+        if fields[0] == "ISA":
+            isa_line, isa_text = number, text.lstrip()
+        if number == line:
+            parts = fields
+    problem = None
+    if parts is not None and parts[0] == "GS":
+        problem = group_problem(line, parts[1] if len(parts) > 1 else None, parts[8] if len(parts) > 8 else None)
+    if problem is None and isa_line > 1:
+        head = isa_text + "~"  # the terminator's own place: header_problem reads the 105 before it
+        if len(head) != ISA_LEN:
+            problem = EnvelopeProblem(
+                isa_line, "ISA", NOTE_STRUCTURE, f"the ISA segment is not {ISA_LEN} characters long"
+            )
+        else:
+            found = header_problem(head)
+            problem = found and EnvelopeProblem(isa_line, found.ref, found.note, found.message)
+    if problem is None and parts is not None and parts[0] == "GS":
+        problem = unsupported_problem(isa_line, isa_element(isa_text + "~", 12) if isa_text else "", line, parts)
+    if problem is None:
+        raise MapError(f"pyx12 cannot validate it: {exc}") from None
+    error = {"err_cde": problem.note, "err_str": problem.message, "line": problem.line, "ref": problem.ref}
+    entry: dict[str, Any] = {"cur_line": line, "errors": [error], "groups": []}
+    if len(isa_text) == ISA_LEN - 1:
+        entry["isa_trn_set_id"] = isa_element(isa_text + "~", 13)
+    return {"interchanges": [entry]}
+
+
 def run_pyx12(stream: Any, map_dir: Path) -> tuple[bool, dict[str, Any]]:
     """Run pyx12 over an open X12 text stream; return (valid, its findings as a document).
 
     The document mirrors the envelope (interchanges, groups, transaction sets,
     segments, elements) with pyx12's acknowledgment codes: :func:`validate_x12`
-    turns it into issues, :mod:`sendpro.x12.ack999` into a 999.
+    turns it into issues, :mod:`sendpro.x12.ack999` into a 999. Element errors of
+    the ISA, GS and ST segments (and their trailers) are included, which pyx12's
+    own JSON output leaves out (:class:`_EnvelopeElementsVisitor`).
 
     pyx12 stops with an exception on some damaged files (a composite with more
     components than its map defines, a GE01 that is not a number, a date range
-    with two dashes): such a stop becomes one interchange finding naming the last
-    segment pyx12 read, never an internal error.
+    with two dashes, a GE before its transaction set's SE): such a stop becomes
+    one interchange finding naming the segment at fault where it can be told,
+    else the segment pyx12 stopped on, never an internal error. So does a GS
+    pyx12 has no map for (pyx12: "Map not found"): one with no readable GS01 or
+    GS08, or a version sendpro does not check (ISA12 00401, a 4010 or 277 group).
 
     Raises:
-        MapError: pyx12 has no map for the file's version (GS08).
-        pyx12.errors.X12Error: the file cannot be read as X12.
+        MapError: pyx12 found no map where no GS can be named (the stream cannot be read again).
     """
     buffer = io.StringIO()
     last = [0]
@@ -226,32 +439,18 @@ def run_pyx12(stream: Any, map_dir: Path) -> tuple[bool, dict[str, Any]]:
     def progress(seg: Any, src: Any, node: Any, valid: bool) -> None:
         last[0] = src.get_cur_line()
 
-    with _quiet_pyx12():
+    with _quiet_pyx12(), _envelope_elements_written():
         try:
             ok = pyx12.x12n_document.x12n_document(
                 pyx12.params.params(), stream, None, None, fd_json=buffer, map_path=str(map_dir), callback=progress
             )
         except pyx12.errors.EngineError as exc:
-            raise MapError(f"pyx12 cannot validate it: {exc}") from None
-        except pyx12.errors.X12Error:
-            raise
+            return False, _map_not_found(stream, last[0] + 1, exc)
         except Exception as exc:  # pyx12 defects on damaged input: a finding, not a crash
-            line = last[0] + 1
-            return False, {
-                "interchanges": [
-                    {
-                        "cur_line": line,
-                        "errors": [
-                            {
-                                "err_cde": "000",
-                                "err_str": f"pyx12 cannot check the file from segment {line} on "
-                                f"(it stops there with {type(exc).__name__}); fix that segment and validate again",
-                            }
-                        ],
-                        "groups": [],
-                    }
-                ]
-            }
+            # X12Error included: raised here only by an ISA after the first that does not split
+            # into 16 elements (check_x12 reads the first one itself), so the file is X12 that
+            # has a readable interchange to report it on.
+            return False, _stop_document(stream, last[0] + 1, exc)
     text = buffer.getvalue()
     doc = json.loads(text) if text else {"interchanges": []}
     return bool(ok), doc
@@ -261,8 +460,7 @@ def x12_findings(path: Path, map_dir: Path | None = None) -> tuple[bool, dict[st
     """Run pyx12 over an X12 file (bytes that are not ASCII read as invalid characters); see :func:`run_pyx12`.
 
     Raises:
-        MapError: pyx12 has no map for the file's version (GS08).
-        pyx12.errors.X12Error: the file cannot be read as X12.
+        MapError: pyx12 found no map where no GS can be named (the stream cannot be read again).
     """
     maps = map_dir or project_map_dir()
     with open_text(path) as stream:
@@ -356,9 +554,34 @@ def validate_x12(
     An empty list means pyx12 finds nothing wrong.
 
     Raises:
-        MapError: pyx12 has no map for the file's version (GS08).
+        MapError: pyx12 found no map where no GS can be named (the stream cannot be read again).
     """
     return check_x12(path, map_dir, label, validator)[0]
+
+
+def _interchange_entry(head: str, error: dict[str, Any]) -> dict[str, Any]:
+    """An interchange entry of a findings document, read from the 106-character header, with one error."""
+    isa = header_elements(head)
+    return {
+        "isa_trn_set_id": isa[13],
+        "ta1_req": isa[14],
+        "orig_date": isa[9],
+        "orig_time": isa[10],
+        "cur_line": 1,
+        "errors": [error],
+        "groups": [],
+    }
+
+
+def _header_document(head: str, problem: EnvelopeProblem) -> dict[str, Any]:
+    error = {"err_cde": problem.note, "err_str": problem.message, "line": problem.line, "ref": problem.ref}
+    return {"interchanges": [_interchange_entry(head, error)]}
+
+
+def _read_header(path: Path) -> str:
+    """Return the file's first 106 characters as both validators read them (see ``open_text``)."""
+    with open_text(path) as stream:
+        return stream.read(ISA_LEN)
 
 
 def check_x12(
@@ -366,8 +589,15 @@ def check_x12(
 ) -> tuple[list[Issue], dict[str, Any] | None]:
     """Validate an X12 file; return the issues and pyx12's findings (None when it is not readable X12).
 
+    The ISA is checked first, by its fixed positions (:func:`header_problem`):
+    separators that are letters, digits, spaces or the same character twice, a
+    version pyx12 does not read, or elements that do not split into sixteen leave
+    nothing to validate. The answer is then one interchange finding (with the TA1
+    note X12 has for it, so a TA1 can reject the interchange), and neither
+    validator runs. A file that ends inside its ISA is not readable X12.
+
     Raises:
-        MapError: pyx12 has no map for the file's version (GS08).
+        MapError: pyx12 found no map where no GS can be named (the stream cannot be read again).
         ValueError: ``validator`` is not one of :data:`VALIDATORS`.
     """
     if validator not in VALIDATORS:
@@ -385,17 +615,32 @@ def check_x12(
                     "ISA",
                 )
             ], None
+    head = _read_header(path)
+    if len(head) < ISA_LEN:
+        message = f"the file ends inside its ISA segment ({len(head)} of its {ISA_LEN} characters)"
+        return [_issue("isa", "023", message, file, 1, "ISA")], None
+    problem = header_problem(head)
+    if problem is not None:
+        doc = _header_document(head, problem)
+        return list(_walk(doc, file)), doc
     maps = map_dir or project_map_dir()
     try:
         if validator == "compiled":
             ok, doc = compiled_validator(maps).validate(path)
         else:
             ok, doc = x12_findings(path, maps)
-    except pyx12.errors.X12Error as exc:
-        return [_issue("isa", "000", f"pyx12 cannot read the file: {exc}", file, None, None)], None
     except MapError as exc:
         raise MapError(f"{file}: {exc}") from None
     issues = list(_walk(doc, file))
     if not ok and not issues:
-        issues.append(_issue("isa", "000", "pyx12 rejected the file without a detailed error", file, None, None))
+        # pyx12 can fail a file and file the reason nowhere its document shows: say so on the
+        # interchange, so a 999 or TA1 written from the document rejects it too.
+        error = {"err_cde": NOTE_CONTENT, "err_str": "pyx12 rejected the file without a detailed error"}
+        interchanges = list(doc.get("interchanges") or [])
+        if interchanges:
+            interchanges[0] = {**interchanges[0], "errors": [*interchanges[0].get("errors", []), error]}
+        else:
+            interchanges.append(_interchange_entry(head, error))
+        doc = {**doc, "interchanges": interchanges}
+        issues = list(_walk(doc, file))
     return issues, doc

@@ -2028,14 +2028,7 @@ def _line_with(text: str, needle: str) -> str:
 #: tolerates these and fails on any other broken promise; ``make fuzz`` marks them "known" but
 #: still exits 1. EMPTY THIS LIST as the fixes land (the smoke test warns about an entry none
 #: of its cases matched: fixed, or too rare for 300 cases; ``make fuzz`` tells which).
-KNOWN_FAILURES: tuple[tuple[str, str, str], ...] = (
-    (
-        "x12",
-        r"exit 2 \| exit code: .*cannot validate it: Map not found",
-        "sendpro validate exits 2 on an 837 whose ISA12/GS08 names a version with no map (ISA12 00401, a "
-        "damaged GS08) instead of reporting it (exit 1); validate on damaged 837s, issue 12 item 3",
-    ),
-)
+KNOWN_FAILURES: tuple[tuple[str, str, str], ...] = ()
 
 
 def known(cls: str) -> str | None:

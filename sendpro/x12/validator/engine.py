@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sendpro.errors import MapError
 from sendpro.x12.validator.compiler import CompiledMap, load_compiled
+from sendpro.x12.validator.envelope import ISA_LEN, group_problem
 from sendpro.x12.validator.patterns import PatternBuilder, SegmentCheck, Separators, build_check, syntax_ok
 from sendpro.x12.validator.walker import INC, RESET, MapWalker, PathIds, compile_ops, run_ops
 
-ISA_LEN = 106
 BLOCK = 8192
 #: Reads are whole multiples of pyx12's block, so block boundaries can be checked in each read.
 READ_BLOCKS = 128
@@ -223,8 +222,8 @@ class CompiledValidator:
     def validate(self, path: Path) -> tuple[bool, dict[str, Any]]:
         """Validate the X12 file at ``path``; return (valid, findings document) as pyx12 would.
 
-        Raises:
-            MapError: no map for the file's version (GS08), as with pyx12.
+        A group with no map (its version unsupported or unreadable) is left to
+        pyx12 through the bridge, which makes it a finding.
         """
         self.stats = Stats()
         try:
@@ -646,6 +645,10 @@ class _Run:
                 raise _Fallback("ISA")
             if len(parts) != 17:
                 raise _Fallback("ISA elements")
+            if parts[16] != c:
+                # pyx12 reads every interchange with the first ISA's separators; a diagnosis in this
+                # ISA's own envelope would read it with this one's.
+                raise _Fallback("ISA16 is not the first ISA's")
             isa13 = parts[13]
             if isa13 in self.isa_ids:
                 raise _Fallback("ISA13 repeated")
@@ -689,9 +692,13 @@ class _Run:
             self.node_map = self.control
             self._force("/ISA_LOOP/GS_LOOP", "/ISA_LOOP/GS_LOOP/GS")
             fic, vriic = _fmt(parts, 1, c), _fmt(parts, 8, c)
+            if group_problem(line, fic, vriic) is not None:
+                # pyx12 finds no map for it and stops; the bridge makes that stop a finding.
+                raise _Fallback("GS01 or GS08 unreadable")
             file = self.o.map_index(self.icvn or "", vriic or "", fic or "")
             if file is None:
-                raise MapError(f"pyx12 cannot validate it: Map not found.  icvn={self.icvn}, fic={fic}, vriic={vriic}")
+                # No map for a readable version: the bridge makes pyx12's stop a finding on it.
+                raise _Fallback("no map for the group")
             if file != self.cur_file:
                 self.cur_file = file
                 self.cur = self._state(file)
@@ -829,7 +836,7 @@ class _Run:
             [st] = gs["transactions"]
         except (KeyError, ValueError, TypeError):
             raise _Fallback("diagnosis shape") from None
-        if isa.get("errors") or gs.get("errors"):
+        if isa.get("errors") or gs.get("errors") or isa.get("elements") or gs.get("elements"):
             raise _Fallback("diagnosis envelope")
         # pyx12 can fail a file with no finding in its document (an error on SE is filed
         # on no node the document shows): keep its verdict as well as its findings.
@@ -842,6 +849,8 @@ class _Run:
         st["cur_line"] = moved(st.get("cur_line"))
         for seg in st.get("segments", []):
             seg["cur_line"] = moved(seg.get("cur_line"))
+        for ele in st.get("elements", []):  # ST/SE element errors
+            ele["cur_line"] = moved(ele.get("cur_line"))
         self._add_notes(st)
         assert self.gs_doc is not None
         self.gs_doc["transactions"].append(st)
@@ -899,6 +908,7 @@ def _stopped_at(doc: dict[str, Any]) -> int | None:
 
 
 def _has_errors_st(st: dict[str, Any]) -> bool:
+    # ST/SE element errors ("elements") are left out, as pyx12 leaves them out of its group's AK901.
     if st.get("errors"):
         return True
     for seg in st.get("segments", []):
@@ -909,9 +919,14 @@ def _has_errors_st(st: dict[str, Any]) -> bool:
 
 def _has_errors(doc: dict[str, Any]) -> bool:
     for isa in doc.get("interchanges", []):
-        if isa.get("errors"):
+        if isa.get("errors") or isa.get("elements"):
             return True
         for gs in isa.get("groups", []):
-            if gs.get("errors") or any(_has_errors_st(st) for st in gs.get("transactions", [])):
+            transactions = gs.get("transactions", [])
+            if (
+                gs.get("errors")
+                or gs.get("elements")
+                or any(_has_errors_st(st) or st.get("elements") for st in transactions)
+            ):
                 return True
     return False
