@@ -105,7 +105,8 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
 
     Text pictures and unsigned integers pass through. Implied decimals and signs
     become an explicit ``-123.45``. Values that do not fit the picture pass
-    through unchanged (the format rules then report them). A short value is
+    through unchanged (the format rules then report them; bare digits that would
+    read as a whole number get a trailing blank so they cannot). A short value is
     left-padded with zeros, so a fixed-width value must first pass
     :func:`misplaced_blank_expr`: stripping ``000003600 `` would move its digits.
     """
@@ -144,7 +145,14 @@ def decode_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:
     # No sign on zero: a negative zero is zero (X12 and NCPDP carry no "-0").
     negative = negative & body.str.contains(r"[1-9]")
     signed_text = pl.when(negative).then(pl.concat_str([pl.lit("-"), magnitude])).otherwise(magnitude)
-    return pl.when(ok).then(signed_text).otherwise(raw)
+    # A value of bare digits that does not fit ("-0000000001" in a trailing overpunch
+    # field, nine digits in S9(5)V99) must not pass as that whole number: its implied
+    # decimals would be lost (read 100 times too large) or its sign taken from a place
+    # the picture has none. A trailing blank keeps the raw text visible and fails every
+    # amount rule, as a misplaced blank does (:func:`misplaced_blank_expr`). A value with
+    # its decimal point written ("12.50") says what it means and passes through.
+    misfit = pl.when(raw.str.contains(r"^-?[0-9]+$")).then(pl.concat_str([raw, pl.lit(" ")])).otherwise(raw)
+    return pl.when(ok).then(signed_text).otherwise(misfit)
 
 
 def misplaced_blank_expr(raw: pl.Expr, pic: Picture) -> pl.Expr:

@@ -63,8 +63,11 @@ def _wide_text(first: bytes) -> str | None:
     return None
 
 
-def _first_line(raw: bytes, name: str) -> bytes:
-    """Check the first non-blank line (line end removed) and drop a UTF-8 byte-order mark.
+def _first_line(raw: bytes, name: str, bom: bool = True) -> bytes:
+    """Check the first non-blank line (line end removed); drop a UTF-8 byte-order mark when ``bom``.
+
+    ``bom`` is False when the caller already dropped the file's one BOM (a second
+    one stays: it is then data, and reported as such).
 
     Raises:
         InputFileError: UTF-16/UTF-32 text (FF005) or CR-only line ends (FF004).
@@ -74,7 +77,8 @@ def _first_line(raw: bytes, name: str) -> bytes:
         raise BAD_ENCODING.error(
             name, f"the file is {wide}; save it as UTF-8 (sendpro reads ASCII-compatible encodings)"
         )
-    raw = raw.removeprefix(_BOM)
+    if bom:
+        raw = raw.removeprefix(_BOM)
     if b"\r" in raw:
         # A header (or first record) never holds a CR: the file's lines end in
         # CR alone, so the whole file reads as one line.
@@ -90,7 +94,7 @@ def _check_first(lines: list[bytes], name: str) -> bool:
     """
     for at, line in enumerate(lines):
         if line.strip():
-            lines[at] = _first_line(line, name)
+            lines[at] = _first_line(line, name, bom=False)
             return True
     return False
 
@@ -154,7 +158,7 @@ def _iter_line_blocks(handle: BinaryIO, name: str, max_line_length: int) -> Iter
     if carry:
         last = carry.rstrip(b"\r")
         if not checked:
-            last = _first_line(last, name)
+            last = _first_line(last, name, bom=number == 0)
         if len(last) > max_line_length:
             raise _too_long(name, number + 1, max_line_length, last)
         yield [last]

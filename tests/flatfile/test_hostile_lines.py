@@ -60,6 +60,19 @@ def test_cr_only_line_ends_are_named_and_no_value_is_quoted(tmp_path: Path, mce:
     _assert_no_values(str(err))
 
 
+def test_only_one_byte_order_mark_is_dropped(tmp_path: Path) -> None:
+    # The fuzz run: with the CR-only check moved to the first non-blank line, a second
+    # BOM was dropped too and a damaged header read as clean. It is data: reported.
+    from sendpro.flatfile.source import iter_line_chunks
+
+    path = _write(tmp_path, b"\xef\xbb\xbf\xef\xbb\xbfHD1\nCL2\n")
+    lines = [line for chunk in iter_line_chunks(path, "utf-8", 100) for line in chunk.lines]
+    assert lines == ["\ufeffHD1", "CL2"]
+    blank_first = _write(tmp_path, b"\xef\xbb\xbf\n\xef\xbb\xbfHD1\n", "b.txt")
+    lines = [line for chunk in iter_line_chunks(blank_first, "utf-8", 100) for line in chunk.lines]
+    assert lines == ["\ufeffHD1"]
+
+
 def test_cr_only_with_a_bom_is_named_too(tmp_path: Path, mce: Layout) -> None:
     data = b"\xef\xbb\xbf" + mce_text(claim_rows()).replace("\n", "\r").encode()
     assert "CR-only line ends" in str(_scan_error(_write(tmp_path, data), mce))

@@ -293,7 +293,8 @@ def test_decode_expr_separate_signs() -> None:
 def test_decode_expr_unsigned_implied_decimals() -> None:
     pic = parse_picture("9(5)V99")
     values = ["0001250", "0000000", "1250", "9999999", "100", "12.50", "-0001250"]
-    assert _decode(values, pic) == ["12.50", "0.00", "12.50", "99999.99", "1.00", "12.50", "-0001250"]
+    # A sign where the picture has none: kept from reading as -1250 (a trailing blank fails the amount rules).
+    assert _decode(values, pic) == ["12.50", "0.00", "12.50", "99999.99", "1.00", "12.50", "-0001250 "]
 
 
 def test_decode_expr_three_decimals() -> None:
@@ -320,7 +321,19 @@ def test_decode_expr_negative_zero_overpunch() -> None:
 
 
 def test_decode_expr_value_longer_than_picture_passes_through() -> None:
-    assert _decode(["0000012{", "123456789"], parse_picture("S9(5)V99")) == ["0000012{", "123456789"]
+    # Bare digits too long for the picture would read as 123456789.00: they get a trailing blank.
+    assert _decode(["0000012{", "123456789"], parse_picture("S9(5)V99")) == ["0000012{", "123456789 "]
+
+
+def test_decode_expr_bare_digits_that_do_not_fit_are_no_amount() -> None:
+    # Found by the fuzz run: "-0000000001" in a trailing-overpunch S9(9)V99 field was
+    # read as -1.00 (the report counted it; the picture has no leading sign).
+    from sendpro.model.typing import control_cents_expr
+
+    decoded = _decode(["-0000000001", "0000000100", "000000010{"], parse_picture("S9(9)V99"))
+    assert decoded == ["-0000000001 ", "1.00", "1.00"]
+    cents = pl.DataFrame({"v": decoded}).select(control_cents_expr(pl.col("v")).alias("c"))["c"].to_list()
+    assert cents == [None, 100, 100]
 
 
 def test_decode_expr_short_value_keeps_implied_decimals() -> None:
