@@ -81,6 +81,8 @@ _SEGMENT_ID_TEXT = re.compile(r'Segment identifier "(?P<seg>.*?)" is invalid', r
 _SEG_ID = re.compile(r"[A-Za-z0-9]{2,3}")
 #: A whole ISA segment quoted in pyx12's text (its X12Error on an ISA it cannot split), not "(ISA06)".
 _ISA_TEXT = re.compile(r"\(ISA(?!\d\d\)).*\)", re.S)
+#: pyx12's text for a segment with no data elements (x12file): it quotes the segment.
+_EMPTY_SEGMENT = re.compile(r'Segment "(?P<data>.*)" is empty', re.S)
 #: Where an ISA, GS or ST element error sits: the element's reference in pyx12's text.
 _ENVELOPE_REF = re.compile(r"\((?P<seg>ISA|IEA|GS|GE|ST|SE)(?P<pos>\d\d)")
 
@@ -113,6 +115,12 @@ def redact(message: str, value: str | None) -> tuple[str, str | None]:
     if seg_id and not _SEG_ID.fullmatch(seg_id.group("seg")):
         found = found or seg_id.group("seg")
         message = _SEGMENT_ID_TEXT.sub("Segment identifier <value> is invalid", message)
+    empty = _EMPTY_SEGMENT.search(message)
+    if empty:
+        # pyx12 quotes the whole segment it found empty: its data (a stray terminator
+        # leaves "NAME*~") may be member data.
+        found = found or empty.group("data")
+        message = _EMPTY_SEGMENT.sub("Segment is empty", message)
     message = _ISA_TEXT.sub("(ISA)", message)
     return " ".join(message.split()), found
 

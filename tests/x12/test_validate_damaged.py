@@ -346,3 +346,16 @@ def test_a_second_isa_with_other_separators_is_read_as_pyx12_reads_it(tmp_path: 
     assert compiled_validator(maps).validate(path) == x12_findings(path, maps)
     for validator in VALIDATORS:
         assert _validate(path, validator).exit_code in (0, 1)
+
+
+@pytest.mark.parametrize("validator", VALIDATORS)
+def test_an_empty_segment_is_reported_without_quoting_it(tmp_path: Path, maps: Path, validator: str) -> None:
+    # Found by the fuzz run: a stray terminator leaves a segment of data alone ("SMITHSON*~"),
+    # and pyx12's message 'Segment "SMITHSON*" is empty' quoted it.
+    at = TEXT.index("NM1*IL")
+    path = _write(tmp_path, TEXT[:at] + "SMITHSON*~\n" + TEXT[at:])
+    ack = tmp_path / "out.999"
+    lines = _check(_validate(path, validator, ack))
+    assert any("PX108 error: Segment is empty" in line for line in lines), lines
+    assert "SMITHSON" not in "\n".join(lines)
+    assert "SMITHSON" not in _valid_ack(ack, maps)
