@@ -167,7 +167,7 @@ class Prepared:
     table: ClaimTable
     blocks: dict[str, ClaimBlocks] = field(default_factory=dict)
     _index: dict[str, dict[int, int]] = field(default_factory=dict)
-    _raws: dict[int, list[str]] | None = None
+    _raws: dict[int, list[tuple[int, str]]] | None = None
 
     def block_index(self, bucket: str) -> dict[int, int]:
         """Return where each claim (by seq) is in the blocks of ``bucket`` (made once per batch)."""
@@ -176,17 +176,31 @@ class Prepared:
             found = self._index[bucket] = {seq: i for i, seq in enumerate(self.blocks[bucket].seqs)}
         return found
 
-    def raw(self, seq: int) -> str:
-        """Return the physical records of claim ``seq`` as read (for its rejects file).
+    def records(self, seq: int) -> list[tuple[int, str]]:
+        """Return the physical records of claim ``seq`` as read, with their input rows (for its rejects file).
 
         The batch's records are grouped once, at the first rejected claim: a filter
         of the frame per rejected claim would cost a pass over the batch each.
         """
         if self._raws is None:
             self._raws = {}
-            for s, raw in self.batch.typed.select("_claim_seq", "_raw").iter_rows():
-                self._raws.setdefault(s, []).append(raw)
-        return "\n".join(self._raws[seq])
+            for s, row, first, raw in self.batch.typed.select("_claim_seq", "_row", "_claim_row", "_raw").iter_rows():
+                records = self._raws.setdefault(s, [])
+                if "\n" not in raw:
+                    records.append((row, raw))
+                    continue
+                # A fixed-width claim record travels with its first line record ("CL\nLN",
+                # the row being the LN's): the claim's first record is on its claim row,
+                # any other just before the line record it came with.
+                pieces = raw.split("\n")
+                for i, piece in enumerate(pieces):
+                    at = first if i == 0 and not records and first is not None else row - (len(pieces) - 1 - i)
+                    records.append((at, piece))
+        return self._raws[seq]
+
+    def raw(self, seq: int) -> str:
+        """Return the physical records of claim ``seq`` as read, one per line."""
+        return "\n".join(raw for _, raw in self.records(seq))
 
 
 def prepare(batch: CheckedBatch, settings: PacdrSettings, hashes: bool = True) -> Prepared:

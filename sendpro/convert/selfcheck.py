@@ -91,6 +91,12 @@ def selfcheck(
             report.outputs.append(
                 OutputFile(key, "rejects", bucket, side.claims, side.lines, side.rows, sha256=digest, bytes=size)
             )
+            reasons = RejectsSink.reasons_key(bucket)
+            outputs.close(reasons)
+            digest, size = outputs.sha256(reasons)
+            report.outputs.append(
+                OutputFile(reasons, "reasons", bucket, rejects.reason_rows.get(bucket, 0), sha256=digest, bytes=size)
+            )
         report.reconciliation[bucket] = rec
     overall = report.overall
     scanned_rows = sum(i.rows for i in report.inputs)

@@ -11,12 +11,14 @@ decided once, when the outputs are made (:func:`make_outputs`).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -37,7 +39,7 @@ from sendpro.outputs import OutputSet
 from sendpro.report.formatters.csv import CsvFormatter
 from sendpro.report.formatters.jsonl import JsonlFormatter
 from sendpro.report.issue import Issue, Severity
-from sendpro.report.report import ClaimStats, IssueCounter, OutputFile, RunReport, Totals
+from sendpro.report.report import ClaimStats, IssueCounter, OutputFile, RunReport, Totals, money
 from sendpro.validate.engine import CheckedBatch, Disposition
 from sendpro.validate.pyx12_bridge import project_map_dir, validate_x12
 from sendpro.x12.envelope import Clock, ControlNumbers
@@ -289,14 +291,74 @@ class IssueSink:
             f.stop(report)
 
 
+#: The columns of ``rejects_<type>.reasons.csv``, one row per rejected claim.
+REASON_COLUMNS = (
+    "rejects_row",
+    "claim_id",
+    "claim_type",
+    "billing_npi",
+    "billing_name",
+    "charge",
+    "paid",
+    "input_file",
+    "input_row",
+    "codes",
+    "messages",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedClaim:
+    """One row of a reasons file: a rejected claim, where it is in both files, and why."""
+
+    rejects_row: int
+    claim_id: str | None
+    claim_type: str | None
+    billing_npi: str | None
+    billing_name: str | None
+    totals: Totals
+    input_file: str
+    input_row: int | None
+    reasons: Sequence[Issue]
+
+    def cells(self) -> list[str]:
+        """Return the CSV cells in :data:`REASON_COLUMNS` order (messages quote no values)."""
+        errors = [i for i in self.reasons if i.severity is Severity.ERROR]
+        # Money the claim holds no number for is left empty rather than shown as 0.00.
+        unreadable = self.totals.unreadable > 0
+        return [
+            str(self.rejects_row),
+            self.claim_id or "",
+            self.claim_type or "",
+            self.billing_npi or "",
+            self.billing_name or "",
+            "" if unreadable else money(self.totals.charge),
+            "" if unreadable else money(self.totals.paid),
+            self.input_file,
+            "" if self.input_row is None else str(self.input_row),
+            " ".join(sorted({i.code for i in errors})),
+            " | ".join(f"{i.code}: {i.message}" for i in errors),
+        ]
+
+
 class RejectsSink:
-    """The rejects files, one per claim type, in the input's own layout (a valid input to re-run)."""
+    """The rejects files, one per claim type, in the input's own layout (a valid input to re-run).
+
+    Beside each, ``rejects_<type>.reasons.csv`` holds one row per rejected claim:
+    its line in the rejects file, claim id, billing provider, money, where it was
+    in the input, and every error with its code. The reasons are a file of their
+    own, not columns of the rejects file, so that file stays a valid input.
+    """
 
     def __init__(self, outputs: OutputSet, layout: Layout) -> None:
         self.outputs = outputs
         self.layout = layout
         self.sums = trailer_amount_fields(layout)
         self.writers: dict[str, RejectsWriter] = {}
+        self.reasons: dict[str, Any] = {}  # bucket -> csv writer of its reasons file
+        #: Rows written per reasons file: one per rejected claim as grouped (two pharmacy
+        #: rows sharing a claim id are one claim here, two records in the rejects tally).
+        self.reason_rows: dict[str, int] = {}
         self._header: str | None = None
         self._trailer: str | None = None
 
@@ -305,17 +367,33 @@ class RejectsSink:
         """Return the rejects file name of a claim type bucket."""
         return f"rejects_{bucket if bucket != UNKNOWN_TYPE else 'unknown'}.txt"
 
+    @staticmethod
+    def reasons_key(bucket: str) -> str:
+        """Return the reasons file name of a claim type bucket (beside its rejects file)."""
+        return RejectsSink.key(bucket).removesuffix(".txt") + ".reasons.csv"
+
     def begin_file(self, header: str | None, trailer: str | None) -> None:
         """Take the header and trailer records of the input now being read (a new rejects file copies them)."""
         self._header, self._trailer = header, trailer
 
-    def write(self, bucket: str, raw: str, amounts: dict[str, int | None]) -> None:
-        """Write one rejected claim's raw records."""
+    def write(self, bucket: str, raw: str, amounts: dict[str, int | None]) -> int:
+        """Write one rejected claim's raw records; return the physical line of its first record there."""
         writer = self.writers.get(bucket)
         if writer is None:
             handle = self.outputs.open(self.key(bucket), encoding=self.layout.encoding)
             writer = self.writers[bucket] = RejectsWriter(handle, self.layout, self._header, self._trailer)
+        first = writer.records + 1
         writer.write(raw, amounts)
+        return first
+
+    def reason(self, bucket: str, claim: RejectedClaim) -> None:
+        """Write a rejected claim's row of the reasons file of ``bucket``."""
+        writer = self.reasons.get(bucket)
+        if writer is None:
+            writer = self.reasons[bucket] = csv.writer(self.outputs.open(self.reasons_key(bucket)), lineterminator="\n")
+            writer.writerow(REASON_COLUMNS)
+        writer.writerow(claim.cells())
+        self.reason_rows[bucket] = self.reason_rows.get(bucket, 0) + 1
 
     def close(self) -> None:
         """Write the trailers."""
@@ -385,12 +463,13 @@ class Router:
                 found = [*found, self._held_issue(batch, seq, self.held[table.claim_ids[k] or ""])]
                 disposition = Disposition.REJECTED
             totals = self.tallies.add(table, k, found, disposition)
+            if disposition is Disposition.REJECTED:
+                found = self._reject(prepared, k, totals, found)
             for issue in found:
                 self.issues.emit(issue)
             if disposition is Disposition.SKIPPED:
                 continue
             if disposition is Disposition.REJECTED:
-                self.rejects.write(table.buckets[k], prepared.raw(seq), self._amounts(batch, seq))
                 records.append((k, totals, ",".join(sorted({i.code for i in found if i.severity is Severity.ERROR}))))
                 continue
             by_bucket.setdefault(table.buckets[k], []).append(k)
@@ -425,6 +504,48 @@ class Router:
                 position,
                 detail,
             )
+
+    def _reject(self, prepared: Prepared, k: int, totals: Totals, found: list[Issue]) -> list[Issue]:
+        """Write claim ``k`` to its rejects file and its reasons row; return its issues placed in the rejects file.
+
+        Each issue gets the rejects file and the line there of the record it is
+        about (the claim's first record when it names no row of the claim).
+        """
+        batch, table = prepared.batch, prepared.table
+        seq, bucket = batch.seqs[k], table.buckets[k]
+        records = prepared.records(seq)
+        first = self.rejects.write(bucket, "\n".join(raw for _, raw in records), self._amounts(batch, seq))
+        name = self.rejects.key(bucket)
+        at = {row: first + i for i, (row, _) in enumerate(records)}
+        input_file = Path(batch.file).name
+        placed = [
+            dataclasses.replace(
+                issue,
+                location=dataclasses.replace(
+                    issue.location,
+                    rejects_file=name,
+                    rejects_row=at.get(issue.location.record_no or 0, first)
+                    if issue.location.file in (None, input_file, batch.file)
+                    else first,
+                ),
+            )
+            for issue in found
+        ]
+        self.rejects.reason(
+            bucket,
+            RejectedClaim(
+                rejects_row=first,
+                claim_id=table.claim_ids[k],
+                claim_type=table.claim_types[k],
+                billing_npi=table.npis[k],
+                billing_name=table.names[k],
+                totals=totals,
+                input_file=input_file,
+                input_row=min((row for row, _ in records), default=None),
+                reasons=placed,
+            ),
+        )
+        return placed
 
     @staticmethod
     def _held_issue(batch: CheckedBatch, seq: int, finding: Issue) -> Issue:

@@ -54,6 +54,10 @@ class Location:
     line_no: int | None = None
     x12_path: str | None = None
     ncpdp_field: str | None = None
+    #: For a rejected claim: its rejects file (a name) and the physical line there of
+    #: the record the issue is about, so the fix is made in the file that is re-run.
+    rejects_file: str | None = None
+    rejects_row: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,8 @@ class Issue:
             "field": loc.field,
             "x12_path": loc.x12_path,
             "ncpdp_field": loc.ncpdp_field,
+            "rejects_file": loc.rejects_file,
+            "rejects_row": loc.rejects_row,
             "member_id": (self.member_id if include_values else mask_member_id(self.member_id)),
         }
         if include_values:

@@ -51,6 +51,8 @@ def test_golden(case: Path, tmp_path: Path) -> None:
             expected_path.write_text(produced, encoding="ascii")
             errors = (out / "errors.jsonl").read_text(encoding="utf-8")
             (case / "expected_errors.jsonl").write_text(errors.replace(str(case / name), name), encoding="utf-8")
+            for reasons in out.glob("rejects_*.reasons.csv"):
+                (case / f"expected_{reasons.name}").write_bytes(reasons.read_bytes())
         assert produced == expected_path.read_text(encoding="ascii"), f"{name}: 837 differs from expected.x12"
         assert report.balanced
         assert report.output_validation == "passed"
@@ -64,3 +66,9 @@ def test_golden(case: Path, tmp_path: Path) -> None:
             for record in want:
                 record["file"] = Path(record["file"]).name
             assert got == want
+        if name == inputs[0]:
+            # One reasons row per rejected claim, pointing into its rejects file (issue 13, item 1).
+            produced_reasons = sorted(p.name for p in out.glob("rejects_*.reasons.csv"))
+            assert produced_reasons == sorted(p.name.removeprefix("expected_") for p in case.glob("expected_rejects_*"))
+            for reasons in produced_reasons:
+                assert (out / reasons).read_bytes() == (case / f"expected_{reasons}").read_bytes(), reasons

@@ -19,6 +19,8 @@ COLUMNS = (
     "field",
     "x12_path",
     "ncpdp_field",
+    "rejects_file",
+    "rejects_row",
     "member_id",
     "rule",
     "category",
