@@ -23,6 +23,7 @@ import click
 
 from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, DEFAULT_NCPDP_LAYOUT, RunConfig
+from sendpro.dq import summary_lines as dq_summary_lines
 from sendpro.errors import SendproError, UsageError
 from sendpro.flatfile.layout import bundled_layouts, load_layout
 from sendpro.ledger.acks import AckResult, collect_ack_files
@@ -467,6 +468,7 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     if report.skipped_rules:
         codes = ", ".join(r["code"] for r in report.skipped_rules)
         lines.append(f"  rules skipped for want of a reference file (--providers / --members): {codes}")
+    lines += dq_summary_lines(report.dq_measures)  # MassHealth DQ measures below threshold
     if report.issues.by_code:
         lines.append("")
         lines.append("  issues by rule:")

@@ -19,6 +19,7 @@ from sendpro.convert.publish import Faults, LedgerRun, rule_stats, write_reports
 from sendpro.convert.selfcheck import selfcheck
 from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, make_outputs
 from sendpro.convert.workers import BatchPool
+from sendpro.dq import DqAccumulator, Lists, load_measures
 from sendpro.errors import OutputValidationError, ReconciliationError, SendproError
 from sendpro.flatfile.problems import INPUT_CHANGED
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet
@@ -170,6 +171,8 @@ def _convert(
             held,
         )
         engine = ValidationEngine(plan.rules, forbidden=plan.forbidden)
+        # DQ measures (sendpro.dq): MassHealth's data-quality rates over the claims being sent.
+        dq = DqAccumulator(load_measures(), Lists(plan.resources.codesets, plan.resources.members), plan.pharmacy)
         faults.at("after-scan")
         for reader, summary in zip(readers, report.inputs, strict=True):
             router.rejects.begin_file(reader.header_text(), reader.scan().trailer_record)
@@ -178,6 +181,7 @@ def _convert(
                     issues.emit(item)
                     continue
                 engine.settle(item.batch, functools.partial(router.route, item))
+                dq.add_routed(item.batch, item.table.claim_ids, held)  # DQ measures
                 for bucket in item.table.buckets:
                     summary.claims_by_type[bucket] = summary.claims_by_type.get(bucket, 0) + 1
                 if cfg.progress is not None:
@@ -185,6 +189,9 @@ def _convert(
                 if tallies.rows_done >= rows_total // 2:
                     faults.at("mid-run")
         router.close()
+        # DQ measures, per output file (named once closed).
+        report.dq_measures = dq.results({b: outputs.final_name(o.key) for b, o in router.outputs.items()})
+        report.dq_not_computed = dq.not_computed
         _refuse_changed_inputs(plan.inputs, stamps)
         # The workers may still be validating the last transaction sets (selfcheck waits for them).
         found = selfcheck(plan, router, tallies, outputs, report, issues.emit)

@@ -280,6 +280,9 @@ class RunReport:
     #: The code lists the run used, and how (membership, or format only).
     codesets: list[dict[str, Any]] = field(default_factory=list)
     providers: list[ProviderStat] = field(default_factory=list)
+    #: MassHealth's data-quality measures over the accepted claims (sendpro.dq), and those not computed.
+    dq_measures: list[dict[str, Any]] = field(default_factory=list)
+    dq_not_computed: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def overall(self) -> Reconciliation:
@@ -333,6 +336,8 @@ class RunReport:
             "skipped_rules": self.skipped_rules,
             "codesets": self.codesets,
             "providers": [dict(p.__dict__) for p in self.providers],
+            "dq_measures": self.dq_measures,
+            "dq_not_computed": self.dq_not_computed,
             "files": sorted(o.name for o in self.outputs),
         }
 
