@@ -14,9 +14,11 @@ from pathlib import Path
 from sendpro.config import system_clock
 from sendpro.convert.pipeline import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, convert_files
 from sendpro.convert.plan import detect_layout
-from sendpro.errors import LedgerError
+from sendpro.errors import LedgerError, UsageError
+from sendpro.flatfile.layout import load_layout
 from sendpro.ledger.acks import AckResult, ingest_ack
 from sendpro.ledger.db import Ledger
+from sendpro.ledger.rejected import RejectedResult, find_rejected, write_rejected
 from sendpro.ledger.reports import LedgerReconciliation, StatusReport, reconcile, status
 from sendpro.ncpdp.layout import load_ncpdp_layout
 from sendpro.ncpdp.validate import validate_detected, validate_ncpdp
@@ -150,3 +152,34 @@ def reconcile_ledger(ledger_path: Path, run: int | None = None) -> LedgerReconci
     """Return control totals submitted vs acknowledged, per file (and per 277)."""
     with open_ledger(ledger_path) as ledger:
         return reconcile(ledger, run)
+
+
+def rejected_claims(
+    ledger_path: Path, extracts: Sequence[Path], out: Path, layout: str | None = None
+) -> RejectedResult:
+    """Write the rows of every claim MassHealth rejected (not sent again since) from ``extracts`` to ``out``.
+
+    The rows are copied in the extracts' own layout (``layout``: a name or path;
+    by default detected from the first extract), with a reasons CSV beside
+    ``out`` (:func:`sendpro.ledger.rejected.reasons_path`). Nothing is written
+    when there is nothing to fix; claims whose extract was not given are listed
+    in the result's ``not_found``.
+
+    Raises:
+        UsageError: no extract given, or the extracts are of different layouts.
+        LedgerError: the ledger cannot be opened.
+    """
+    if not extracts:
+        raise UsageError("give the extract(s) the rejected claims were converted from")
+    chosen = load_layout(layout) if layout else detect_layout(extracts[0])
+    if layout is None:
+        for path in extracts[1:]:
+            other = detect_layout(path)
+            if other.name != chosen.name:
+                raise UsageError(
+                    f"{path} is a {other.name} extract and {extracts[0]} a {chosen.name} one: "
+                    "run sendpro rejected once per layout"
+                )
+    with open_ledger(ledger_path) as ledger:
+        claims = find_rejected(ledger)
+    return write_rejected(claims, extracts, chosen, out)

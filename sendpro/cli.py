@@ -800,6 +800,44 @@ def render_ack(result: AckResult) -> str:
 
 
 @cli.command()
+@click.argument("extracts", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ledger_option
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File for the rejected claims' rows (a reasons CSV is written beside it).",
+)
+@click.option("--layout", default=None, help="The extracts' layout (name or path; default: detected).")
+def rejected(extracts: tuple[Path, ...], ledger_path: Path | None, out_file: Path, layout: str | None) -> None:
+    """Write the claims MassHealth rejected, not sent again since, back out of their extracts.
+
+    The rows are copied from the EXTRACTS they were converted from (found by
+    content, wherever they are kept now) in the extracts' own layout, ready to fix
+    and convert again; OUT.reasons.csv says which file and acknowledgment
+    rejected each claim, and why. Exit 0 when there is nothing to fix, 1 when
+    claims were written or could not be found.
+    """
+    if any(out_file.resolve() == e.resolve() for e in extracts):
+        raise click.BadParameter("the output cannot replace an extract", param_hint="--out")
+    result = api.rejected_claims(_ledger(ledger_path), extracts, out_file, layout)
+    if result.claims == 0:
+        click.echo("nothing to fix: no claim MassHealth rejected is waiting for a new version")
+        return
+    if result.written:
+        click.echo(
+            f"{result.out}: {result.written} claim(s) MassHealth rejected, in the extract's layout; "
+            f"reasons in {result.reasons}"
+        )
+    for line in result.not_found[:20]:
+        click.echo(f"  not found: {line}")
+    if len(result.not_found) > 20:
+        click.echo(f"  ... and {len(result.not_found) - 20} more not found")
+    sys.exit(EXIT_REJECTED)
+
+
+@cli.command()
 @ledger_option
 @click.option("--runs", type=click.IntRange(min=0), default=10, show_default=True, help="Recent runs to list.")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="Rejected encounters to list.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
@@ -13,10 +16,21 @@ def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
     Raises:
         OSError: the directory is not writable or the disk is full; no partial file is left.
     """
+    with atomic_writer(path, encoding, newline="") as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, encoding: str = "utf-8", newline: str = "\n") -> Iterator[TextIO]:
+    """Stream a file to ``path`` atomically: a temporary sibling, renamed into place when the block succeeds.
+
+    Raises:
+        OSError: the directory is not writable or the disk is full; no partial file is left.
+    """
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as handle:
+            yield handle
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -174,7 +174,8 @@ def _convert(
         # DQ measures (sendpro.dq): MassHealth's data-quality rates over the claims being sent.
         dq = DqAccumulator(load_measures(), Lists(plan.resources.codesets, plan.resources.members), plan.pharmacy)
         faults.at("after-scan")
-        for reader, summary in zip(readers, report.inputs, strict=True):
+        for input_no, (reader, summary) in enumerate(zip(readers, report.inputs, strict=True)):
+            router.input_no = input_no
             router.rejects.begin_file(reader.header_text(), reader.scan().trailer_record)
             for item in checked(plan, engine, reader, pool):
                 if isinstance(item, Issue):

@@ -46,6 +46,9 @@ class ClaimTable:
     hashes: list[str] = field(default_factory=list)
     #: Amounts written that are no number at all, per claim (see :attr:`Totals.unreadable`).
     unreadable: list[int] = field(default_factory=list)
+    #: Each claim's physical rows in its input ("11-13", or "4,9,10" when apart), for the
+    #: ledger (empty in a run without one): `sendpro rejected` copies them back out.
+    input_rows: list[str] = field(default_factory=list)
 
     def totals(self, k: int) -> Totals:
         """Return claim ``k``'s control totals."""
@@ -59,6 +62,32 @@ class ClaimTable:
             self.line_paid[k],
             self.unreadable[k],
         )
+
+
+def input_rows(typed: pl.DataFrame) -> list[str]:
+    """Return each claim's physical input rows as text, in ``_claim_seq`` order of first appearance.
+
+    A range ``first-last`` when the rows follow one another (almost always), else
+    every row, comma-separated (a claim split across the file). A fixed-width
+    claim record's own row is its ``_claim_row`` (it travels with its first line).
+    """
+    per = typed.group_by("_claim_seq", maintain_order=True).agg(
+        pl.concat_list("_row", "_claim_row")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .unique()
+        .sort()
+        .alias("rows")
+    )
+    rows = pl.col("rows")
+    apart = rows.list.len() != rows.list.max() - rows.list.min() + 1
+    text = (
+        pl.when(rows.list.len() == 1)
+        .then(rows.list.first().cast(pl.String))
+        .when(apart)
+        .then(rows.list.eval(pl.element().cast(pl.String)).list.join(","))
+        .otherwise(pl.concat_str([rows.list.min().cast(pl.String), pl.lit("-"), rows.list.max().cast(pl.String)]))
+    )
+    return per.select(text.alias("t"))["t"].to_list()
 
 
 def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
@@ -111,6 +140,8 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
             table.names.append(None)
             if hashes:
                 table.hashes.append(content_hash(enc))
+        if hashes:
+            table.input_rows = input_rows(typed)
         return table
     # A row whose _nolines is unknown is a line, as the encounter builder counts it.
     line = (~pl.col("_nolines")).fill_null(True)
@@ -156,6 +187,7 @@ def claim_table(batch: CheckedBatch, hashes: bool = True) -> ClaimTable:
         per["billing_org_name"].to_list(),
         [h for _, h in content_hashes(typed)] if hashes else [],
         (per["_bad_head"] + per["_bad_lines"]).to_list(),
+        input_rows(typed) if hashes else [],
     )
 
 

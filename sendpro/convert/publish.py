@@ -25,7 +25,7 @@ from sendpro.convert.plan import RunPlan
 from sendpro.convert.sinks import Output, Tallies
 from sendpro.errors import LedgerError, UsageError
 from sendpro.ledger.control import LedgerControlNumbers
-from sendpro.ledger.db import PUBLISHING, FileRecord, Ledger, RunRecord
+from sendpro.ledger.db import PUBLISHING, FileRecord, InputRecord, Ledger, RunRecord, file_sha256
 from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
@@ -100,6 +100,14 @@ class LedgerRun:
                 json.dumps([str(p) for p in plan.inputs]),
                 str(plan.out_dir.resolve()),
                 keep=plan.inputs,
+            )
+            # By content, not path: `sendpro rejected` finds the extract again wherever it is kept.
+            self.ledger.record_inputs(
+                self.run_id,
+                [
+                    InputRecord(n, path.name, str(path.resolve()), path.stat().st_size, file_sha256(path))
+                    for n, path in enumerate(plan.inputs)
+                ],
             )
         except BaseException:
             self.ledger.close()

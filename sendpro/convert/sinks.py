@@ -449,6 +449,8 @@ class Router:
         self.journal = journal
         self.tallies = tallies
         self.outputs: dict[str, Output] = {}
+        #: The position of the input now being read in the run's inputs (journaled per encounter).
+        self.input_no = 0
 
     def route(self, prepared: Prepared, start: int, end: int) -> None:
         """Route the settled claims ``seqs[start:end]`` of a prepared batch."""
@@ -503,6 +505,8 @@ class Router:
                 output,
                 position,
                 detail,
+                self.input_no,
+                table.input_rows[k] if table.input_rows else None,
             )
 
     def _reject(self, prepared: Prepared, k: int, totals: Totals, found: list[Issue]) -> list[Issue]:

@@ -145,6 +145,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX file_acks_file ON file_acks (file_id);
     """,
+    # 2: where each encounter was in the run's input (for `sendpro rejected`), no member data:
+    # the inputs by name, size and SHA-256, and per encounter the input and its physical rows.
+    """
+    CREATE TABLE run_inputs (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (run_id, position)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_inputs_sha256 ON run_inputs (sha256);
+    ALTER TABLE encounters ADD COLUMN input_no INTEGER;
+    ALTER TABLE encounters ADD COLUMN input_rows TEXT;
+    """,
 )
 
 #: Encounter statuses, in the order acknowledgments move them.
@@ -434,6 +450,14 @@ class Ledger:
             )
             return int(cur.lastrowid or 0)
 
+    def record_inputs(self, run_id: int, inputs: Sequence[InputRecord]) -> None:
+        """Record the run's input files (name, path, size, SHA-256): how `sendpro rejected` finds them again."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO run_inputs (run_id, position, name, path, bytes, sha256) VALUES (?,?,?,?,?,?)",
+                [(run_id, i.position, i.name, i.path, i.bytes, i.sha256) for i in inputs],
+            )
+
     def begin_publish(self, run_id: int, run: RunRecord, files: Sequence[FileRecord]) -> None:
         """Record a run about to publish its files: the run ``publishing``, its files ``pending``.
 
@@ -511,17 +535,17 @@ class Ledger:
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO encounters (run_id, file_id, claim_id, claim_type, frequency, original_claim_id, "
-                    "content_hash, st02, charge, paid, status, recorded_at) "
+                    "content_hash, st02, charge, paid, status, recorded_at, input_no, input_rows) "
                     "SELECT ?, f.id, j.claim_id, j.claim_type, j.frequency, j.original_claim_id, j.content_hash, "
-                    "j.st02, j.charge, j.paid, ?, j.recorded_at FROM journal.encounters j "
+                    "j.st02, j.charge, j.paid, ?, j.recorded_at, j.input_no, j.input_rows FROM journal.encounters j "
                     "JOIN files f ON f.run_id = ? AND f.key = j.output",
                     (run_id, SUBMITTED, run_id),
                 )
                 db.execute(
                     "INSERT INTO encounters (run_id, file_id, claim_id, claim_type, frequency, original_claim_id, "
-                    "content_hash, st02, charge, paid, status, status_detail, recorded_at) "
+                    "content_hash, st02, charge, paid, status, status_detail, recorded_at, input_no, input_rows) "
                     "SELECT ?, NULL, claim_id, claim_type, frequency, original_claim_id, content_hash, NULL, charge, "
-                    "paid, ?, detail, recorded_at FROM journal.encounters WHERE output IS NULL",
+                    "paid, ?, detail, recorded_at, input_no, input_rows FROM journal.encounters WHERE output IS NULL",
                     (run_id, HELD),
                 )
                 db.execute("UPDATE files SET status = ? WHERE run_id = ?", (SUBMITTED, run_id))
@@ -624,6 +648,17 @@ def _remove_unchanged(target: Path, sha: str | None, keep: Collection[Path]) -> 
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One input file of a run, as the ledger keeps it (no content)."""
+
+    position: int
+    name: str
+    path: str
+    bytes: int
+    sha256: str
 
 
 @dataclass(frozen=True)

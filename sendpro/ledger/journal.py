@@ -30,7 +30,9 @@ CREATE TABLE encounters (
     paid INTEGER NOT NULL,
     output TEXT,
     detail TEXT,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    input_no INTEGER,
+    input_rows TEXT
 );
 CREATE INDEX encounters_claim ON encounters (claim_id);
 CREATE INDEX encounters_original ON encounters (original_claim_id);
@@ -75,8 +77,10 @@ class RunJournal:
         output: str | None,
         st02: str | None = None,
         detail: str | None = None,
+        input_no: int | None = None,
+        input_rows: str | None = None,
     ) -> None:
-        """Record one routed encounter."""
+        """Record one routed encounter (``input_no``/``input_rows``: which input and its physical rows there)."""
         self._pending.append(
             (
                 claim_id,
@@ -90,6 +94,8 @@ class RunJournal:
                 output,
                 detail,
                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                input_no,
+                input_rows,
             )
         )
         if len(self._pending) >= _PENDING_MAX:
@@ -104,7 +110,8 @@ class RunJournal:
             with storage_errors(f"run journal {self.path}"):
                 self.db.executemany(
                     "INSERT INTO encounters (claim_id, claim_type, frequency, original_claim_id, content_hash, "
-                    "st02, charge, paid, output, detail, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "st02, charge, paid, output, detail, recorded_at, input_no, input_rows) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     self._pending,
                 )
             self._pending.clear()
