@@ -289,11 +289,13 @@ def test_broken_isa_is_reported_not_raised(tmp_path: Path, content: str) -> None
     assert all(i.code == "PX001" for i in issues)
 
 
-def test_unknown_gs08_raises_map_error(valid: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("validator", ["compiled", "pyx12"])
+def test_unknown_gs08_is_a_finding(valid: str, tmp_path: Path, validator: str) -> None:
+    # A version sendpro has no map for is not a PACDR file MassHealth takes: a finding on GS08, not an error
     path = _write(tmp_path, valid.replace("005010X298A1", "005010X999A1"), "odd.x12")
-    with pytest.raises(MapError, match="odd.x12: pyx12 cannot validate it") as info:
-        validate_x12(path)
-    assert "005010X999A1" in str(info.value)
+    [issue] = validate_x12(path, validator=validator)
+    assert (issue.code, issue.severity, issue.location.x12_path) == ("PX001", "error", "GS08")
+    assert "005010X999A1" in issue.message and "005010X298A1" in issue.message
 
 
 # -- logging -------------------------------------------------------------------------------------------------
@@ -328,8 +330,9 @@ def test_pyx12_logger_is_restored(valid: str, tmp_path: Path) -> None:
     try:
         validate_x12(_write(tmp_path, valid))
         assert (logger.propagate, logger.level, list(logger.handlers)) == before
-        with pytest.raises(MapError):
-            validate_x12(_write(tmp_path, valid.replace("005010X298A1", "005010X999A1"), "odd.x12"))
+        # the no-map path too (pyx12 stops on it), with the pyx12 validator that runs pyx12 itself
+        odd = _write(tmp_path, valid.replace("005010X298A1", "005010X999A1"), "odd.x12")
+        assert validate_x12(odd, validator="pyx12")
         assert (logger.propagate, logger.level, list(logger.handlers)) == before
     finally:
         logger.removeHandler(handler)
