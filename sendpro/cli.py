@@ -13,9 +13,10 @@ import dataclasses
 import json
 import os
 import sys
+import textwrap
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,12 +26,14 @@ from sendpro import api
 from sendpro.config import DEFAULT_MAX_ISSUES, DEFAULT_NCPDP_LAYOUT, RunConfig
 from sendpro.dq import summary_lines as dq_summary_lines
 from sendpro.errors import SendproError, UsageError
+from sendpro.flatfile.describe import describe_layout
 from sendpro.flatfile.layout import bundled_layouts, load_layout
 from sendpro.ledger.acks import AckResult, collect_ack_files
-from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED, default_ledger_path
+from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED
 from sendpro.ledger.reports import ENCOUNTER_STATUSES, LedgerReconciliation, StatusReport
+from sendpro.ncpdp.describe import describe_ncpdp_layout
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
-from sendpro.projectconfig import ProjectConfig, code_list_source, find_config, load_config, parse_severities
+from sendpro.projectconfig import code_list_source, parse_severities, resolve_settings
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
 from sendpro.validate.pyx12_bridge import VALIDATORS
@@ -129,33 +132,29 @@ def project_settings(
     Raises:
         UsageError: a malformed option or configuration.
     """
-    found = config_path or find_config(Path.cwd())
-    project = load_config(found) if found is not None else ProjectConfig()
-    severities = dict(project.severities)
     pairs = {}
     for item in severity_overrides:
         code, sep, level = item.partition("=")
         if not sep:
             raise UsageError(f"--severity {item!r}: expected CODE=LEVEL, e.g. SV010=warning")
         pairs[code] = level
-    severities.update(parse_severities(pairs, "--severity"))
-    codesets = dict(project.codesets)
+    codesets = {}
     for item in codeset_files:
         name, sep, path = item.partition("=")
         if not sep or not path:
             raise UsageError(f"--codeset {item!r}: expected NAME=PATH, e.g. icd10cm=icd10cm_codes_2026.txt")
         codesets[name.strip()] = (code_list_source(path, Path.cwd(), f"--codeset {name}"),)
-    refs = project.references
-    return {
-        "select": _split_codes(select) if select is not None else project.select,
-        "ignore": _split_codes(ignore) if ignore is not None else project.ignore,
-        "severities": severities,
-        "codesets": codesets,
-        "providers": providers_file or refs.get("providers"),
-        "members": members_file or refs.get("members"),
-        "ordered_services": refs.get("ordered_services"),
-        "config_file": found,
-    }
+    # The merge itself is resolve_settings', which the Python API calls too (one way to configure a run).
+    settings = resolve_settings(
+        config_path,
+        select=_split_codes(select) if select is not None else None,
+        ignore=_split_codes(ignore) if ignore is not None else None,
+        severities=parse_severities(pairs, "--severity"),
+        codesets=codesets,
+        providers=providers_file,
+        members=members_file,
+    )
+    return {**settings.run_config_kwargs(), "config_file": settings.config_file}
 
 
 def validator_option(func: F) -> F:
@@ -340,7 +339,7 @@ def convert(
         progress=progress,
         stage=progress.stage if progress is not None else None,
         ncpdp_layout=ncpdp_layout,
-        ledger=None if no_ledger else (ledger_path or default_ledger_path()),
+        ledger=api.resolve_ledger(ledger_path, no_ledger=no_ledger),
         resubmit=resubmit,
         fault_point=os.environ.get("SENDPRO_FAULT_POINT") or None,
         **settings,
@@ -580,54 +579,184 @@ def format_issue(issue: Issue, include_values: bool = False) -> str:
 
 
 # -- layouts --------------------------------------------------------------------------------------
+#: Width of ``sendpro layouts NAME`` tables: fits a 100-column terminal, and is fixed
+#: (not the terminal's) so that the output is the same everywhere, also in tests.
+LAYOUT_WIDTH = 99
+
+_USAGE_LEGEND = "R required, S situational, O optional, - not used"
+
+
+def wrap_table(widths: Sequence[int], header: Sequence[str], rows: Sequence[Sequence[str]], indent: int) -> list[str]:
+    """Lay out ``rows`` as columns of ``widths``; the last column takes the rest of the line.
+
+    Each cell wraps within its column (long words are broken too), so no line is
+    longer than :data:`LAYOUT_WIDTH`.
+    """
+    last = LAYOUT_WIDTH - indent - sum(widths) - len(widths)
+    all_widths = [*widths, max(last, 10)]
+    out: list[str] = []
+    for row in [header, *rows]:
+        cells = [textwrap.wrap(text, width) or [""] for text, width in zip(row, all_widths, strict=True)]
+        for i in range(max(len(c) for c in cells)):
+            parts = [(c[i] if i < len(c) else "").ljust(w) for c, w in zip(cells, all_widths, strict=True)]
+            out.append((" " * indent + " ".join(parts)).rstrip())
+    return out
+
+
+def _usage_cell(doc: dict[str, Any], claim_types: Sequence[str]) -> str:
+    return " ".join(doc["usage"].get(ct, " ") for ct in claim_types)
+
+
+def _describe_cell(doc: dict[str, Any]) -> str:
+    check = f"check {doc['check']}" if doc["check"] else ""
+    return "; ".join(t for t in (check, doc["description"]) if t)
+
+
+def render_layout(desc: dict[str, Any], claim_types: Sequence[str], type_names: Mapping[str, str]) -> str:
+    """Render :func:`~sendpro.flatfile.describe.describe_layout` output as text tables."""
+    lines = [f"{desc['name']}: {desc['title']}"]
+    fmt = f"  format {desc['format']}, encoding {desc['encoding']}, claim types {', '.join(claim_types)}"
+    if desc["format"] == "delimited":
+        fmt += f", delimiter {desc['delimiter']!r}" + ("" if desc["header"] else ", no header row")
+    lines.append(fmt)
+    names = ", ".join(f"{ct} {type_names.get(ct, ct)}" for ct in claim_types)
+    lines += textwrap.wrap(f"usage per claim type: {names}", LAYOUT_WIDTH - 2, initial_indent="  ")
+    lines.append(f"  {_USAGE_LEGEND}")
+    usage_width = max(len(" ".join(claim_types)), 5)
+    usage_header = " ".join(claim_types)
+    if desc["format"] == "delimited":
+        rows = []
+        for doc in desc["fields"]:
+            col = doc["column"] if doc["column"] == doc["field"] else f"{doc['column']} -> {doc['field']}"
+            if not desc["header"]:
+                col = f"position {doc['position']}: {doc['field']}"
+            rows.append([col, _usage_cell(doc, claim_types), doc["format"], _describe_cell(doc)])
+        lines.append("")
+        lines += wrap_table([28, usage_width, 26], ["column", usage_header, "format", "description"], rows, 2)
+        return "\n".join(lines)
+    rt = desc["record_type"]
+    lines.append(
+        f"  record type in positions {rt['start']}-{rt['start'] + rt['length'] - 1};"
+        " (name): a header or trailer value, not a model field"
+    )
+    for rec in desc["records"]:
+        lines.append("")
+        length = f", length {rec['length']}" if rec["length"] else ""
+        lines.append(f"  record {rec['type']} ({rec['role']}){length}")
+        rows = [
+            [
+                str(doc["start"]),
+                str(doc["length"]),
+                doc["field"] if doc["model"] else f"({doc['field']})",
+                _usage_cell(doc, claim_types),
+                doc["format"],
+                _describe_cell(doc),
+            ]
+            for doc in rec["fields"]
+        ]
+        header = ["start", "len", "field", usage_header, "picture"]
+        lines += wrap_table([5, 4, 26, usage_width, 14], [*header, "description"], rows, 4)
+    return "\n".join(lines)
+
+
+def render_ncpdp_layout(desc: dict[str, Any]) -> str:
+    """Render :func:`~sendpro.ncpdp.describe.describe_ncpdp_layout` output as text tables."""
+    lines = [f"{desc['name']}: {desc['title']}"]
+    if desc["provisional"]:
+        lines += textwrap.wrap(desc["provisional"], LAYOUT_WIDTH - 2, initial_indent="  ", subsequent_indent="  ")
+    lines.append("  R: required (a blank value is an error); values come from a pharmacy model field or the writer")
+
+    def rows(fields: Sequence[dict[str, Any]], fixed: bool) -> list[list[str]]:
+        out = []
+        for f in fields:
+            if fixed:
+                place = f"{f['start']}-{f['start'] + f['length'] - 1}"
+            else:
+                place = f["code"] or ""
+            fmt = f["format"] + (f" v{f['decimals']}" if f["decimals"] else "")
+            if not fixed and f["max_length"]:
+                fmt += f" {f['max_length']}"
+            src = f"field {f['field']}" if f["field"] else f"value {f['value']!r}"
+            if f["map"]:
+                src += " (codes mapped: " + ", ".join(f"{k}={v}" for k, v in f["map"].items()) + ")"
+            label = f"{f['id']} {f['name']}".strip()
+            out.append([place, label, fmt, "R" if f["required"] else "", src])
+        return out
+
+    for rec in desc["records"]:
+        lines.append(f"  record {rec['type']} ({rec['role']}), length {rec['length']}")
+        lines += wrap_table([9, 44, 7, 1], ["position", "field", "format", "", "source"], rows(rec["fields"], True), 4)
+    for seg in desc["segments"]:
+        lines.append(f"  segment AM{seg['id']} {seg['name']} ({seg['level']} level)")
+        lines += wrap_table([9, 44, 7, 1], ["code", "field", "format", "", "source"], rows(seg["fields"], False), 4)
+    return "\n".join(lines)
+
+
+def _layout_list() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for lname, path in bundled_layouts().items():
+        lay = load_layout(path)
+        out.append(
+            {
+                "name": lname,
+                "kind": "input",
+                "format": lay.format.value,
+                "claim_types": list(lay.claim_types),
+                "title": lay.title,
+                "provisional": None,
+            }
+        )
+    for lname, path in bundled_ncpdp_layouts().items():
+        nlay = load_ncpdp_layout(path)
+        out.append(
+            {
+                "name": lname,
+                "kind": "ncpdp",
+                "format": nlay.format,
+                "claim_types": ["RX"],
+                "title": nlay.title,
+                "provisional": nlay.provisional,
+            }
+        )
+    return out
+
+
 @cli.command()
 @click.argument("name", required=False)
-def layouts(name: str | None) -> None:
-    """List the bundled layouts, or show the fields of one layout (NAME or path)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the layout (or the list of layouts) as JSON.")
+def layouts(name: str | None, as_json: bool) -> None:
+    """List the bundled layouts, or show each field of one layout (NAME or path).
+
+    For each field: the column (or start and length, with the record type, for
+    fixed-width layouts), the model field, its usage (R/S/O/-) per claim type, the
+    format or picture, and what it means. NCPDP output layouts show their records
+    or segments and where each value comes from.
+    """
     if name and name in bundled_ncpdp_layouts():
-        nlay = load_ncpdp_layout(name)
-        click.echo(f"{nlay.name}: {nlay.title}")
-        if nlay.provisional:
-            click.echo(f"  {nlay.provisional}")
-        for nrec in nlay.records:
-            click.echo(f"  record {nrec.type} ({nrec.role.value}), length {nrec.length}")
-            for nf in nrec.fields:
-                src = f"field {nf.field}" if nf.field else f"value {nf.value!r}"
-                click.echo(f"    {nf.start:>4}-{nf.end:<4} {nf.label:<52} {nf.format.value:<4} {src}")
-        for seg in nlay.segments:
-            click.echo(f"  segment AM{seg.id} {seg.name} ({seg.level} level)")
-            for nf in seg.fields:
-                src = f"field {nf.field}" if nf.field else f"value {nf.value!r}"
-                click.echo(f"    {nf.code} {nf.label:<52} {nf.format.value:<4} {src}")
+        ndesc = describe_ncpdp_layout(load_ncpdp_layout(name))
+        click.echo(json.dumps(ndesc, indent=2) if as_json else render_ncpdp_layout(ndesc))
         return
     if name:
         lay = load_layout(name)
-        click.echo(f"{lay.name}: {lay.title}")
-        click.echo(
-            f"  format {lay.format.value}, encoding {lay.encoding}, claim types {', '.join(lay.claim_types)}"
-            + (f", delimiter {lay.delimiter!r}" if lay.format.value == "delimited" else "")
-        )
-        if lay.format.value == "delimited":
-            for spec in lay.fields:
-                col = spec.column if spec.column != spec.field else ""
-                click.echo(f"    {spec.field:<28} {col}")
+        desc = describe_layout(lay)
+        if as_json:
+            click.echo(json.dumps(desc, indent=2))
         else:
-            for rec in lay.records:
-                click.echo(f"  record {rec.type} ({rec.role.value})" + (f", length {rec.length}" if rec.length else ""))
-                for spec in rec.fields:
-                    pic = spec.picture.text if spec.picture else ""
-                    extra = f"  check {spec.check}" if spec.check else ""
-                    click.echo(f"    {spec.start:>4}-{spec.end:<4} {spec.field:<28} {pic}{extra}")
+            click.echo(render_layout(desc, lay.claim_types, lay.catalog.type_names))
+        return
+    listing = _layout_list()
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
         return
     click.echo("Input layouts:")
-    for lname, path in bundled_layouts().items():
-        lay = load_layout(path)
-        click.echo(f"  {lname:<18} {lay.format.value:<12} {','.join(lay.claim_types):<6} {lay.title}")
+    for item in listing:
+        if item["kind"] == "input":
+            click.echo(f"  {item['name']:<18} {item['format']:<12} {','.join(item['claim_types']):<6} {item['title']}")
     click.echo("NCPDP output layouts (--ncpdp-profile):")
-    for lname, path in bundled_ncpdp_layouts().items():
-        nlay = load_ncpdp_layout(path)
-        flag = "  [provisional]" if nlay.provisional else ""
-        click.echo(f"  {lname:<18} {nlay.format:<12} {'RX':<6} {nlay.title}{flag}")
+    for item in listing:
+        if item["kind"] == "ncpdp":
+            flag = "  [provisional]" if item["provisional"] else ""
+            click.echo(f"  {item['name']:<18} {item['format']:<12} {'RX':<6} {item['title']}{flag}")
 
 
 # -- rules --------------------------------------------------------------------------------------
@@ -756,7 +885,7 @@ def sample(
 
 # -- ledger: ack, status, reconcile -------------------------------------------------------------------
 def _ledger(path: Path | None) -> Path:
-    return path or default_ledger_path()
+    return api.default_ledger(path)
 
 
 @cli.command()
@@ -878,7 +1007,7 @@ def render_status(report: StatusReport) -> str:
         if t.run is not None:
             isa13 = f", ISA13 {t.isa13:09d}" if t.isa13 is not None else ""
             where = f"{where}, run {t.run}{isa13}"
-        lines.append(f"  {t.claim_type} {t.claim_id} ({where}): {t.reason}")
+        lines.append(f"  {t.claim_type} {t.claim_id} ({where}): {t.reason_text}")
     if report.to_fix_total > len(report.to_fix):
         lines.append(f"  ... {report.to_fix_total - len(report.to_fix)} more (--limit, or --json)")
     return "\n".join(lines)

@@ -9,13 +9,18 @@ The file is looked for in the working directory and its parents: the first
 ``sendpro.toml``, else the first ``pyproject.toml`` with a ``[tool.sendpro]``
 table. Relative paths in it are relative to the file. Unknown keys are errors,
 so a typo never silently turns a rule off.
+
+:func:`resolve_settings` is the one place the configuration meets explicit
+choices: ``sendpro convert`` (its options) and the Python API
+(:func:`sendpro.api.run_config`) both call it, so a scheduler calling the API
+gets what the command line gets from the same ``sendpro.toml``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -185,3 +190,70 @@ def _references(value: object, base: Path, where: str) -> dict[str, Path]:
             f"{where}: unknown reference(s) {', '.join(unknown)}; known: {', '.join(sorted(REFERENCE_KEYS))}"
         )
     return {str(k): base / str(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A run's rules, severities, code lists and reference files: the configuration under explicit choices.
+
+    Attributes:
+        config_file: the configuration file read (None: none applied).
+    """
+
+    config_file: Path | None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severities: Mapping[str, Severity] = field(default_factory=lambda: MappingProxyType({}))
+    codesets: Mapping[str, tuple[CodeListSource, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    providers: Path | None = None
+    members: Path | None = None
+    ordered_services: Path | None = None
+
+    def run_config_kwargs(self) -> dict[str, Any]:
+        """Return the :class:`~sendpro.config.RunConfig` keyword arguments these settings fill."""
+        return {
+            "select": self.select,
+            "ignore": self.ignore,
+            "severities": dict(self.severities),
+            "codesets": dict(self.codesets),
+            "providers": self.providers,
+            "members": self.members,
+            "ordered_services": self.ordered_services,
+        }
+
+
+def resolve_settings(
+    config_file: Path | None = None,
+    *,
+    start: Path | None = None,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    severities: Mapping[str, Severity] | None = None,
+    codesets: Mapping[str, tuple[CodeListSource, ...]] | None = None,
+    providers: Path | None = None,
+    members: Path | None = None,
+) -> RunSettings:
+    """Merge the project configuration with explicit choices; the explicit ones win, key by key.
+
+    The configuration is ``config_file``, else the one :func:`find_config` finds
+    from ``start`` (default: the working directory). ``select`` / ``ignore``
+    replace the file's lists when given (an empty list too); ``severities`` and
+    ``codesets`` override the file's entries of the same code or name; the
+    reference files replace the file's.
+
+    Raises:
+        UsageError: the configuration cannot be read or holds a bad value.
+    """
+    found = config_file or find_config(start or Path.cwd())
+    project = load_config(found) if found is not None else ProjectConfig()
+    refs = project.references
+    return RunSettings(
+        config_file=found,
+        select=tuple(select) if select is not None else project.select,
+        ignore=tuple(ignore) if ignore is not None else project.ignore,
+        severities=MappingProxyType({**project.severities, **(severities or {})}),
+        codesets=MappingProxyType({**project.codesets, **(codesets or {})}),
+        providers=providers or refs.get("providers"),
+        members=members or refs.get("members"),
+        ordered_services=refs.get("ordered_services"),
+    )

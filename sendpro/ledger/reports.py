@@ -20,6 +20,7 @@ from sendpro.ledger.db import (
     SUBMITTED,
     Ledger,
 )
+from sendpro.x12.ackcodes import explain_reason
 
 #: Encounter statuses in the order reports show them.
 ENCOUNTER_STATUSES = (SUBMITTED, ACKNOWLEDGED, ACCEPTED, REJECTED, HELD)
@@ -36,6 +37,11 @@ class ToFix:
     updated_at: str | None
     run: int | None = None
     isa13: int | None = None
+
+    @property
+    def reason_text(self) -> str:
+        """Return the stored reason with each acknowledgment code's text beside it (codes first)."""
+        return explain_reason(self.reason)
 
 
 @dataclass
@@ -66,7 +72,7 @@ class StatusReport:
             },
             "correction_held": self.correction_held,
             "to_fix_total": self.to_fix_total,
-            "to_fix": [vars(t) for t in self.to_fix],
+            "to_fix": [{**vars(t), "reason_text": t.reason_text} for t in self.to_fix],
             "oldest_unacknowledged": self.oldest_unacknowledged,
         }
 

@@ -71,7 +71,10 @@ def test_round_trip_through_the_commands(runner: CliRunner, submitted: Path, tmp
     shown = runner.invoke(cli.cli, ["status"])
     assert shown.exit_code == 0, shown.output
     assert "rejected by MassHealth, to fix and send again: 1" in shown.output
-    assert "P C2 (837P.x12, run 1, ISA13 000000001): 277: A6:21 rejected for missing information" in shown.output
+    assert (
+        "P C2 (837P.x12, run 1, ISA13 000000001): 277: A6 (rejected for missing information): "
+        "21 (missing or invalid information)"
+    ) in shown.output
     doc = json.loads(runner.invoke(cli.cli, ["status", "--json"]).output)
     assert doc["encounters"]["P"]["accepted"]["claims"] == 1 and doc["to_fix"][0]["claim_id"] == "C2"
 
