@@ -30,6 +30,7 @@ from sendpro.flatfile.rejects import RejectsWriter, trailer_amount_fields
 from sendpro.flatfile.source import iter_line_chunks
 from sendpro.ledger.db import REJECTED, Ledger, file_sha256
 from sendpro.tempfiles import atomic_writer
+from sendpro.x12.ackcodes import explain_reason
 
 #: The reasons CSV's columns, one row per claim written.
 REASON_COLUMNS = (
@@ -216,7 +217,7 @@ def write_rejected(
                     claim.submitted_file or "",
                     claim.ack_name or "",
                     claim.ack_kind or "",
-                    claim.reason,
+                    explain_reason(claim.reason),
                 ]
             )
             result.written += 1

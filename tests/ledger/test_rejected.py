@@ -64,7 +64,8 @@ def test_rejected_claims_come_back_in_the_extract_layout_with_their_reasons(
     reasons = _reasons(out)
     assert [r["claim_id"] for r in reasons] == ["C2", "C4"]
     assert reasons[0]["input_file"] == kept.name and reasons[0]["acknowledgment"] == "claims.277"
-    assert reasons[0]["reason"].startswith("277: A7:21")
+    # the codes as received, each with its text (X12 lists 507 and 508)
+    assert reasons[0]["reason"].startswith("277: A7 (rejected for invalid information): 21 (missing or invalid")
     assert written[int(reasons[1]["out_row"]) - 1].split("|")[1] == "C4"
     # The file written is an input again: converting it re-sends the two claims.
     report = convert(text=out.read_text(encoding="utf-8"))
