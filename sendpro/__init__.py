@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         validate_file,
     )
     from sendpro.config import RunConfig
+    from sendpro.errors import SendproError
     from sendpro.report.issue import Issue, Severity
     from sendpro.report.report import RunReport
 
@@ -58,6 +59,7 @@ _EXPORTS = {
     "sendpro_version": "sendpro.api",
     "validate_file": "sendpro.api",
     "RunConfig": "sendpro.config",
+    "SendproError": "sendpro.errors",
     "Issue": "sendpro.report.issue",
     "Severity": "sendpro.report.issue",
     "RunReport": "sendpro.report.report",
@@ -70,6 +72,7 @@ __all__ = [
     "Issue",
     "RunConfig",
     "RunReport",
+    "SendproError",
     "Severity",
     "acknowledge_file",
     "convert_files",

@@ -241,7 +241,7 @@ def reconcile_ledger(ledger_path: Path | None = None, run: int | None = None) ->
 
 
 def rejected_claims(
-    ledger_path: Path, extracts: Sequence[Path], out: Path, layout: str | None = None
+    ledger_path: Path | None, extracts: Sequence[Path], out: Path, layout: str | None = None
 ) -> RejectedResult:
     """Write the rows of every claim MassHealth rejected (not sent again since) from ``extracts`` to ``out``.
 
@@ -249,7 +249,7 @@ def rejected_claims(
     by default detected from the first extract), with a reasons CSV beside
     ``out`` (:func:`sendpro.ledger.rejected.reasons_path`). Nothing is written
     when there is nothing to fix; claims whose extract was not given are listed
-    in the result's ``not_found``.
+    in the result's ``not_found``. ``ledger_path`` None is :func:`default_ledger`.
 
     Raises:
         UsageError: no extract given, or the extracts are of different layouts.
@@ -266,6 +266,6 @@ def rejected_claims(
                     f"{path} is a {other.name} extract and {extracts[0]} a {chosen.name} one: "
                     "run sendpro rejected once per layout"
                 )
-    with open_ledger(ledger_path) as ledger:
+    with open_ledger(default_ledger(ledger_path)) as ledger:
         claims = find_rejected(ledger)
     return write_rejected(claims, extracts, chosen, out)

@@ -97,6 +97,9 @@ def test_settings_are_resolved_in_one_place(project: Path, tmp_path: Path) -> No
 def test_the_documented_api_is_importable_from_the_package() -> None:
     assert sendpro.convert_files is api.convert_files and sendpro.validate_file is api.validate_file
     assert sendpro.run_config is api.run_config
+    from sendpro.errors import SendproError
+
+    assert sendpro.SendproError is SendproError
     assert set(sendpro.__all__) >= {"convert_files", "validate_file", "run_config", "RunConfig", "RunReport"}
     with pytest.raises(AttributeError):
         sendpro.no_such_name  # noqa: B018
