@@ -29,7 +29,7 @@ from sendpro.ledger.db import PUBLISHING, FileRecord, InputRecord, Ledger, RunRe
 from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
-from sendpro.report.html import iter_issues, render_html
+from sendpro.report.html import iter_issues, iter_rejected, render_html
 from sendpro.report.report import RuleStat, RunReport
 from sendpro.x12.envelope import ClockControlNumbers, ControlNumbers
 
@@ -290,7 +290,12 @@ def write_reports(outputs: OutputSet, report: RunReport, include_values: bool, m
     doc = report.to_dict()
     doc["include_values"] = include_values
     with outputs.open(HTML_NAME) as handle:
-        render_html(doc, iter_issues(outputs.temp_path("errors.jsonl")), handle, max_rows=max_rows)
+        # the fix list reads the reasons files where they are still staged (published with the page), in
+        # name order as find_reasons_files gives them when the page is made again from an output directory
+        staged = sorted((outputs.final_name(k), k) for k in outputs.keys() if k.endswith(".reasons.csv"))
+        reasons = {name: outputs.temp_path(k) for name, k in staged}
+        issues = iter_issues(outputs.temp_path("errors.jsonl"))
+        render_html(doc, issues, handle, rejected=iter_rejected(reasons), max_rows=max_rows)
     with outputs.open(REPORT_NAME) as handle:
         json.dump(doc, handle, indent=2)
         handle.write("\n")

@@ -109,24 +109,6 @@ def top_rules(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(doc["rules"], key=lambda r: (-r["issues"], r["code"]))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo extract converted once: a real report.json and errors.jsonl (with seeded defects)."""
-    out = tmp_path_factory.mktemp("demo") / "out"
-    report = api.convert_files([DEMO], out, test_config())
-    assert report.exit_code == 1
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo_page(demo: Path) -> DemoPage:
-    written = write_html_report(demo / "report.json", demo / "errors.jsonl", demo / "report.html")
-    doc = json.loads((demo / "report.json").read_text())
-    issues = [json.loads(line) for line in (demo / "errors.jsonl").read_text().splitlines()]
-    assert written == len(issues) == doc["issues"]["written"] > 10
-    return DemoPage(doc, issues, (demo / "report.html").read_text(encoding="utf-8"))
-
-
 def test_demo_reconciliation_figures(demo_page: DemoPage) -> None:
     doc = demo_page.doc
     rows = Page(demo_page.html).table("reconciliation-table")
@@ -165,7 +147,7 @@ def test_demo_summary_rules_chart_providers(demo_page: DemoPage) -> None:
     assert str(DEMO) in words and "mce-v1" in words and "masshealth-sendpro" in words
     severities = doc["issues"]["by_severity"]
     assert f"{doc['issues']['total']} in all, {severities['error']} errors, {severities['warning']} warnings" in words
-    inputs = page.table("table-0")
+    inputs = page.table("inputs-table")
     assert inputs[1][:5] == [str(DEMO), "mce-v1", "169", "60", "1"]
     # Rules: most issues first; every rule with its counts and its rate as a percentage.
     rules = page.table("rules-table")[1:]
