@@ -1,22 +1,25 @@
 """The code sets sendpro knows: what they check, where their lists come from, and how a run uses them.
 
 sendpro ships the lists it may redistribute (CMS place of service codes, USPS
-state codes). The others are licensed (CPT: AMA; CDT: ADA; revenue codes: AHA's
-NUBC) or large and released on their own schedule (ICD-10-CM/PCS, HCPCS Level
-II, NDC, CARC, provider taxonomy): the user points at them in the configuration
-(``[codesets]``). Without a list a code set's rule checks the format only, and
-the run report says so.
+state codes) and checks ICD-10-CM against the release the ``simple-icd-10-cm``
+package carries (:mod:`sendpro.codesets.packaged`). The others are licensed
+(CPT: AMA; CDT: ADA; revenue codes: AHA's NUBC) or large and released on their
+own schedule (ICD-10-PCS, HCPCS Level II, NDC, CARC, provider taxonomy): the
+user points at them in the configuration (``[codesets]``), which also wins over
+a bundled or packaged list. Without a list a code set's rule checks the format
+only, and the run report says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from sendpro.codesets.codelist import CodeList, Normalizer, ndc11, no_dots, plain, read_code_list
+from sendpro.codesets.packaged import PackagedRelease, icd10cm_release
 from sendpro.errors import UsageError
 from sendpro.projectconfig import CodeListSource
 from sendpro.resources import schemas_dir
@@ -34,12 +37,21 @@ class CodeSetSpec:
     bundled: str | None = None
     bundled_version: str | None = None
     bundled_source: str | None = None
+    #: A list from an installed package, used when the configuration names none (None when not installed).
+    packaged: Callable[[], PackagedRelease | None] | None = None
     #: Why a list is not bundled (shown in the report when none is configured).
     note: str = ""
 
 
 SPECS: tuple[CodeSetSpec, ...] = (
-    CodeSetSpec("icd10cm", "ICD-10-CM diagnoses", "CS001", no_dots, note="CMS publishes one release a year (Oct 1)"),
+    CodeSetSpec(
+        "icd10cm",
+        "ICD-10-CM diagnoses",
+        "CS001",
+        no_dots,
+        packaged=icd10cm_release,
+        note="CMS publishes one release a year (Oct 1) and an April update; simple-icd-10-cm is not installed",
+    ),
     CodeSetSpec("icd10pcs", "ICD-10-PCS procedures", "CS002", note="CMS publishes one release a year (Oct 1)"),
     CodeSetSpec("cpt", "CPT procedure codes", "CS003", note="licensed by the AMA"),
     CodeSetSpec("hcpcs", "HCPCS Level II codes", "CS003", note="CMS publishes quarterly updates"),
@@ -75,6 +87,8 @@ class CodeSet:
     spec: CodeSetSpec
     releases: list[CodeList] = field(default_factory=list)
     bundled: bool = False
+    #: The list came from an installed package (:attr:`CodeSetSpec.packaged`), not the configuration.
+    packaged: bool = False
     _all: set[str] | None = None
 
     def known(self, code: str) -> bool:
@@ -112,9 +126,10 @@ class CodeSet:
             "rule": self.spec.rule,
             "mode": "membership",
             "bundled": self.bundled,
+            "packaged": self.packaged,
             "releases": [
                 {
-                    "source": r.source if not self.bundled else self.spec.bundled_source,
+                    "source": self.spec.bundled_source if self.bundled else r.source,
                     "version": r.version,
                     "effective_from": None if r.effective_from is None else r.effective_from.isoformat(),
                     "effective_to": None if r.effective_to is None else r.effective_to.isoformat(),
@@ -153,6 +168,8 @@ class CodeSets:
             elif spec.bundled:
                 path = schemas_dir() / "codesets" / spec.bundled
                 sets[spec.name] = CodeSet(spec, [read_code_list(path, spec.normalize, spec.bundled_version)], True)
+            elif spec.packaged is not None and (release := spec.packaged()) is not None:
+                sets[spec.name] = CodeSet(spec, [release.code_list()], packaged=True)
         return cls(sets)
 
     def get(self, name: str) -> CodeSet | None:

@@ -109,7 +109,10 @@ def test_the_report_says_how_each_code_set_is_checked(tmp_path: Path) -> None:
     assert set(described) == {s.name for s in SPECS}
     assert described["cpt"]["mode"] == "membership" and described["cpt"]["bundled"] is False
     assert described["pos"]["mode"] == "membership" and described["pos"]["bundled"] is True
-    assert described["icd10cm"]["mode"] == "format only" and "[codesets] icd10cm" in str(described["icd10cm"]["why"])
+    assert described["icd10pcs"]["mode"] == "format only"
+    assert "[codesets] icd10pcs" in str(described["icd10pcs"]["why"])
+    # ICD-10-CM is checked with no configuration, against the release simple-icd-10-cm ships
+    assert described["icd10cm"]["mode"] == "membership" and described["icd10cm"]["packaged"] is True
 
 
 def test_unknown_code_set_names_are_refused(tmp_path: Path) -> None:
