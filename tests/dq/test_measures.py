@@ -53,10 +53,14 @@ def test_thresholds_from_the_sources() -> None:
 
 
 def test_measures_without_their_list_are_not_computed() -> None:
-    """Without code lists or a member file, those measures are listed with the reason."""
+    """Without code lists or a member file, those measures are listed with the reason.
+
+    ICD-10-CM is packaged, so the diagnosis measures are computed without configuration.
+    """
     acc = DqAccumulator(load_measures(), Lists(CodeSets.load()), pharmacy=False)
     reasons = {n["measure"]: n["reason"] for n in acc.not_computed}
-    assert "[codesets] icd10cm" in reasons["principal_diagnosis"]
+    assert "[codesets] icd10pcs" in reasons["icd10_procedure"]
+    assert "principal_diagnosis" not in reasons
     assert "member reference file" in reasons["member_id"]
     assert "admission_type" in reasons and "ndc" not in reasons  # pharmacy measures are not a medical run's
     assert {"claim_frequency", "billing_npi", "line_charge"} <= {m.id for m in acc.computed}
