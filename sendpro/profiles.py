@@ -162,16 +162,78 @@ class Profile:
             raise ProfileError(f"profile {self.name}: [ncpdp].file_name must be a plain file name")
         return name
 
-    def file_name(self, kind: str, date: dt.date, icn: int) -> str:
-        """Return the output file name for ``kind`` (``837P`` ...)."""
-        template = self._text("transaction", "file_name", default="{type}.x12")
+    def file_name(self, kind: str, when: dt.datetime, icn: int, usage: str = "T", ledger: bool = False) -> str:
+        """Return the 837 file name for ``kind`` (``837P`` ...) from ``[transaction].file_name``.
+
+        The pattern's tokens are in :data:`FILE_NAME_TOKENS`. Without a pattern the
+        name is ``837P.x12``, and ``837P.<ISA13>.x12`` when the run keeps a ledger,
+        so no two runs of one ledger publish files of the same name (``status`` and
+        ``reconcile`` list them all). ``when`` is the run's clock when the file is
+        closed; ``usage`` the interchange's ISA15.
+
+        Raises:
+            ProfileError: a token the pattern names is unknown or has no value, or the name is not a plain file name.
+        """
+        default = DEFAULT_FILE_NAME_LEDGER if ledger else DEFAULT_FILE_NAME
+        template = self._text("transaction", "file_name", default=default)
+        fields: dict[str, object] = {
+            "type": kind,
+            "letter": kind[-1].lower(),
+            "submitter": self._text("interchange", "sender_id", 15).strip(),
+            "date": when.strftime("%Y%m%d"),
+            "timestamp": _Stamp(when),
+            "icn": f"{icn:09d}",
+            "isa13": f"{icn:09d}",
+            "usage": usage,
+            "usage_word": "production" if usage == "P" else "test",
+        }
+        pidsl = self.data.get("submitter", {}).get("pidsl")
+        if pidsl is not None:
+            fields["pidsl"] = str(pidsl).strip()
         try:
-            name = template.format(type=kind, date=date.strftime("%Y%m%d"), icn=f"{icn:09d}")
-        except (KeyError, IndexError, ValueError) as exc:
+            name = template.format_map(fields)
+        except KeyError as exc:
+            token = exc.args[0] if exc.args else "?"
+            why = (
+                "needs [submitter].pidsl (the MCE's 10-character MassHealth provider id and service location)"
+                if token == "pidsl"
+                else f"unknown token {{{token}}}; known: {', '.join('{' + t + '}' for t in FILE_NAME_TOKENS)}"
+            )
+            raise ProfileError(f"profile {self.name}: [transaction].file_name {template!r} {why}") from None
+        except (IndexError, ValueError) as exc:
             raise ProfileError(f"profile {self.name}: [transaction].file_name {template!r}: {exc}") from None
-        if "/" in name or "\\" in name or name.startswith("."):
+        if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
             raise ProfileError(f"profile {self.name}: [transaction].file_name must be a plain file name")
         return name
+
+
+#: The 837 file name without a pattern in the profile, and with a ledger (unique per run: ISA13 never repeats).
+DEFAULT_FILE_NAME = "{type}.x12"
+DEFAULT_FILE_NAME_LEDGER = "{type}.{isa13}.x12"
+
+#: ``[transaction].file_name`` tokens and what they give.
+FILE_NAME_TOKENS = {
+    "type": "the transaction: 837P, 837I or 837D",
+    "letter": "the claim type's letter, lower case: p, i or d",
+    "submitter": "ISA06, the submitter's interchange id",
+    "pidsl": "[submitter].pidsl, the MCE's MassHealth provider id and service location",
+    "date": "the run's date, CCYYMMDD",
+    "timestamp": "the run's time, CCYYMMDDHHMMSS, or any strftime format: {timestamp:%m%d%Y%H%M%S}",
+    "isa13": "the interchange control number, 9 digits ({icn} too)",
+    "icn": "the interchange control number, 9 digits",
+    "usage": "ISA15: T or P",
+    "usage_word": "test or production",
+}
+
+
+class _Stamp:
+    """A time in a file name: CCYYMMDDHHMMSS by default, or the strftime format the pattern gives."""
+
+    def __init__(self, when: dt.datetime) -> None:
+        self.when = when
+
+    def __format__(self, spec: str) -> str:
+        return self.when.strftime(spec or "%Y%m%d%H%M%S")
 
 
 def _walk(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

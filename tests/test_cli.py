@@ -26,7 +26,8 @@ def test_convert_clean_exits_zero_with_a_summary(runner: CliRunner, tmp_path: Pa
     assert "reconciled (input = accepted + rejected): yes, to the cent" in result.output
     assert "ISA13 000000005 (X12 validation: passed)" in result.output
     assert "exit 0: every claim accepted" in result.output
-    assert (tmp_path / "out" / "837P.x12").is_file()
+    # With a ledger (the default) the name carries the ISA13: no two runs of a ledger publish the same name.
+    assert (tmp_path / "out" / "837P.000000005.x12").is_file()
 
 
 def test_convert_with_rejects_exits_one(runner: CliRunner, tmp_path: Path) -> None:
@@ -36,7 +37,7 @@ def test_convert_with_rejects_exits_one(runner: CliRunner, tmp_path: Path) -> No
     assert result.exit_code == 1, result.output
     assert "CL016" in result.output
     assert "1 claim(s) rejected" in result.output
-    assert (tmp_path / "out" / "rejects_P.txt").is_file() and (tmp_path / "out" / "837P.x12").is_file()
+    assert (tmp_path / "out" / "rejects_P.txt").is_file() and len(list((tmp_path / "out").glob("837P.*.x12"))) == 1
 
 
 def test_convert_quiet_and_no_validate(runner: CliRunner, tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_bad_option_is_a_usage_error(capsys) -> None:  # type: ignore[no-untyped
 
 def test_validate_valid_and_broken_files(runner: CliRunner, tmp_path: Path) -> None:
     src = write_mce(tmp_path / "in.txt", claim_rows())
-    runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "-q"])
+    runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "out"), "-q", "--no-ledger"])
     good = tmp_path / "out" / "837P.x12"
     result = runner.invoke(cli.cli, ["validate", str(good)])
     assert result.exit_code == 0 and result.output.strip().endswith("valid")

@@ -94,7 +94,7 @@ class _X12Output(Output):
         settings: PacdrSettings,
         control: ControlNumbers,
         clock: Clock,
-        file_name: Callable[[str, dt.date, int], str],
+        file_name: Callable[[str, dt.datetime, int], str],
         checks: FragmentChecks | None = None,
         fragment: Callable[[Path, int, int, int, str], Fragment] | None = None,
     ) -> None:
@@ -125,7 +125,7 @@ class _X12Output(Output):
 
     def close(self) -> None:
         summary = self.writer.close()
-        self.outputs.rename(self.key, self.file_name(self.key, self.clock().date(), summary.interchange_control))
+        self.outputs.rename(self.key, self.file_name(self.key, self.clock(), summary.interchange_control))
         self.path = self.outputs.close(self.key)
 
     def validate(self, config: RunConfig) -> list[Issue]:
@@ -262,7 +262,11 @@ def make_outputs(
             label = outputs.final_name(f"837{bucket}")
             return Fragment(path, head_end, start, end, trailer, map_dir, label, cfg.temp_dir)
 
-        return _X12Output(outputs, bucket, plan.pacdr, control, cfg.clock, plan.profile.file_name, checks, fragment)
+        return _X12Output(outputs, bucket, plan.pacdr, control, cfg.clock, file_name, checks, fragment)
+
+    def file_name(kind: str, when: dt.datetime, icn: int) -> str:
+        usage = plan.pacdr.envelope.usage
+        return plan.profile.file_name(kind, when, icn, usage=usage, ledger=cfg.ledger is not None)
 
     return open_x12
 

@@ -72,7 +72,7 @@ def test_round_trip_through_the_commands(runner: CliRunner, submitted: Path, tmp
     assert shown.exit_code == 0, shown.output
     assert "rejected by MassHealth, to fix and send again: 1" in shown.output
     assert (
-        "P C2 (837P.x12, run 1, ISA13 000000001): 277: A6 (rejected for missing information): "
+        "P C2 (837P.000000001.x12, run 1, ISA13 000000001): 277: A6 (rejected for missing information): "
         "21 (missing or invalid information)"
     ) in shown.output
     doc = json.loads(runner.invoke(cli.cli, ["status", "--json"]).output)
@@ -109,12 +109,14 @@ def test_reconcile_of_a_run_that_does_not_exist_says_so(submitted: Path, capsys:
 
 
 def test_reconcile_tells_files_of_the_same_name_apart(runner: CliRunner, submitted: Path, tmp_path: Path) -> None:
+    """Runs of one ledger publish distinct names (the ISA13 in the default name); run and directory are shown too."""
     src = tmp_path / "more.txt"
     src.write_text(extract({"mce_claim_id": "C3"}))
     assert runner.invoke(cli.cli, ["convert", str(src), "--out", str(tmp_path / "run2")]).exit_code == 0
     rec = runner.invoke(cli.cli, ["reconcile"])
-    rows = [line.split() for line in rec.output.splitlines() if "837P.x12" in line]
+    rows = [line.split() for line in rec.output.splitlines() if "837P." in line and "run" not in line.split()[0]]
     assert [(r[0], r[1]) for r in rows] == [("1", "000000001"), ("2", "000000002")]
+    assert "837P.000000001.x12" in rec.output and "837P.000000002.x12" in rec.output
     assert f"in {tmp_path / 'run1'}" in rec.output and f"in {tmp_path / 'run2'}" in rec.output
 
 

@@ -38,7 +38,7 @@ def test_the_same_extract_twice_emits_nothing_new(convert: Convert, tmp_path: Pa
     codes = _issue_codes(tmp_path / "out2")
     assert codes == ["CL050", "CL050"]
     message = (tmp_path / "out2" / "errors.jsonl").read_text()
-    assert "837P.x12 (run 1," in message  # names the earlier file
+    assert "837P.000000001.x12 (run 1," in message  # names the earlier file
 
 
 def test_resubmit_sends_the_same_version_again_on_purpose(convert: Convert) -> None:
