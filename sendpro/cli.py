@@ -458,10 +458,10 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
     lines.append(f"  {out_dir / 'report.json'}")
     if any(o.name == "report.html" for o in report.outputs):
         lines.append(f"  {out_dir / 'report.html'}: the run for analysts (open it in a browser; no network needed)")
-    for c in report.codesets:
-        if c.get("packaged"):  # a list no one configured: say which release judged the codes
-            release = c["releases"][0]
-            lines.append(f"  {c['name']} checked against {release['version']} ({release['source']})")
+    for codeset in report.codesets:
+        if codeset.get("packaged"):  # a list no one configured: say which release judged the codes
+            release = codeset["releases"][0]
+            lines.append(f"  {codeset['name']} checked against {release['version']} ({release['source']})")
     fmt_only = [str(c["name"]) for c in report.codesets if c.get("mode") == "format only"]
     if fmt_only:
         lines.append(f"  code sets checked by format only (no list configured): {', '.join(fmt_only)}")
