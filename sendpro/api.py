@@ -28,6 +28,7 @@ from sendpro.ledger.acks import AckResult, ingest_ack
 from sendpro.ledger.db import Ledger, default_ledger_path
 from sendpro.ledger.rejected import RejectedResult, find_rejected, write_rejected
 from sendpro.ledger.reports import LedgerReconciliation, StatusReport, reconcile, status
+from sendpro.ledger.trends import TrendsReport, trends
 from sendpro.ncpdp.layout import load_ncpdp_layout
 from sendpro.ncpdp.validate import validate_detected, validate_ncpdp
 from sendpro.projectconfig import CodeListSource, resolve_settings
@@ -49,6 +50,7 @@ __all__ = [
     "detect_layout",
     "ingest_acks",
     "ledger_status",
+    "ledger_trends",
     "open_ledger",
     "reconcile_ledger",
     "resolve_ledger",
@@ -229,6 +231,15 @@ def ledger_status(ledger_path: Path | None = None, runs: int = 10, limit: int = 
     """
     with open_ledger(default_ledger(ledger_path)) as ledger:
         return status(ledger, runs, limit)
+
+
+def ledger_trends(ledger_path: Path | None = None, runs: int = 10) -> TrendsReport:
+    """Return the last ``runs`` completed runs: claims, rejected share, top 5 rules by rate, top 3 providers.
+
+    ``ledger_path`` defaults to :func:`default_ledger`, as for ``sendpro trends``.
+    """
+    with open_ledger(default_ledger(ledger_path)) as ledger:
+        return trends(ledger, runs)
 
 
 def reconcile_ledger(ledger_path: Path | None = None, run: int | None = None) -> LedgerReconciliation:

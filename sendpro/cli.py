@@ -31,6 +31,7 @@ from sendpro.flatfile.layout import bundled_layouts, load_layout
 from sendpro.ledger.acks import AckResult, collect_ack_files
 from sendpro.ledger.db import ACCEPTED, ACKNOWLEDGED, REJECTED, SUBMITTED
 from sendpro.ledger.reports import ENCOUNTER_STATUSES, LedgerReconciliation, StatusReport
+from sendpro.ledger.trends import TrendsReport
 from sendpro.ncpdp.describe import describe_ncpdp_layout
 from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.projectconfig import code_list_source, parse_severities, resolve_settings
@@ -425,6 +426,7 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
         lines.append(f"  {report.message}")
     if report.ledger:
         lines.append(f"  ledger: {report.ledger} (run {report.ledger_run})")
+    lines += _since_last_run_lines(report.since_last_run)
     for r in report.recovered:
         files = [Path(f).name for f in r["removed"] if not Path(f).name.startswith(".")]
         removed = f"; removed its unrecorded file(s): {', '.join(files)}" if files else ""
@@ -496,6 +498,22 @@ def render_summary(report: RunReport, out_dir: Path) -> str:
 
 #: Rule codes listed in the run summary (the most frequent first).
 _RULES_SHOWN = 15
+
+
+def _since_last_run_lines(since: Mapping[str, Any] | None) -> list[str]:
+    """Return the summary's lines comparing the run with the previous one of its ledger (none without one)."""
+    if not since:
+        return []
+    share = since["rejected_share"]
+    first = f"  since run {since['previous_run']}: rejected {share['this']:.1%} (was {share['previous']:.1%})"
+    if since["new_rules"]:
+        first += f"; new rules fired: {', '.join(since['new_rules'])}"
+    c = since["claims_vs_submitted"]
+    return [
+        first,
+        f"  claims against earlier submissions: {c['new']} new, {c['replaced']} replaced, {c['voided']} voided, "
+        f"{c['unchanged']} unchanged",
+    ]
 
 
 def _rule_summary(code: str) -> str:
@@ -1014,6 +1032,53 @@ def render_status(report: StatusReport) -> str:
         lines.append(f"  {t.claim_type} {t.claim_id} ({where}): {t.reason_text}")
     if report.to_fix_total > len(report.to_fix):
         lines.append(f"  ... {report.to_fix_total - len(report.to_fix)} more (--limit, or --json)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@ledger_option
+@click.option("--runs", type=click.IntRange(min=0), default=10, show_default=True, help="Recent runs to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trends as JSON.")
+def trends(ledger_path: Path | None, runs: int, as_json: bool) -> None:
+    """Show recent completed runs: claims, rejected share, the top rules by rate, the top providers."""
+    report = api.ledger_trends(_ledger(ledger_path), runs)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    click.echo(render_trends(report))
+
+
+def render_trends(report: TrendsReport) -> str:
+    """Return the trends for people: one block per run, newest first."""
+    lines = [f"ledger {report.path}: trends of the last {len(report.runs)} completed run(s), newest first"]
+    if not report.runs:
+        lines.append("  no completed runs yet: convert with this ledger first")
+    for r in report.runs:
+        lines += [
+            "",
+            f"run {r.run_id}  started {r.started_at[:19]}  {r.claims} claims, {r.rejected} rejected "
+            f"({r.rejected_share:.1%})",
+        ]
+        if not r.recorded:
+            lines.append("  rules and providers not recorded (a run from before the ledger kept trends)")
+            continue
+        if not r.rules:
+            lines.append("  no rule fired")
+        else:
+            lines.append("  top rules by rate:")
+            for rule in r.rules:
+                share = rule.claims / rule.applies if rule.applies else 0.0
+                lines.append(
+                    f"    {rule.code}  {share:>7.2%}  {rule.claims} of {rule.applies} claim(s)  "
+                    f"{_rule_summary(rule.code)}"
+                )
+        if r.providers:
+            lines.append("  top providers by rejected claims:")
+            for p in r.providers:
+                lines.append(
+                    f"    {p.npi or '(no NPI)':<10}  {p.rejected} of {p.claims} claim(s) rejected, "
+                    f"charge {money(p.rejected_charge)}, paid {money(p.rejected_paid)}"
+                )
     return "\n".join(lines)
 
 

@@ -15,9 +15,9 @@ from sendpro.config import RunConfig
 from sendpro.convert.check import checked, start_pool, worker_count
 from sendpro.convert.plan import make_plan
 from sendpro.convert.preflight import open_readers, preflight
-from sendpro.convert.publish import Faults, LedgerRun, rule_stats, write_reports
+from sendpro.convert.publish import Faults, LedgerRun, ProviderRejects, rule_stats, run_trends, write_reports
 from sendpro.convert.selfcheck import selfcheck
-from sendpro.convert.sinks import IssueSink, RejectsSink, Router, Tallies, make_outputs
+from sendpro.convert.sinks import IssueSink, Router, Tallies, make_outputs
 from sendpro.convert.workers import BatchPool
 from sendpro.dq import DqAccumulator, Lists, load_measures
 from sendpro.errors import OutputValidationError, ReconciliationError, SendproError
@@ -156,9 +156,11 @@ def _convert(
         rows_total = sum(i.rows for i in report.inputs)
         jobs = worker_count(plan, rows_total)
         pool = start_pool(plan, jobs) if jobs else None
+        # The rejects sink also counts rejected claims per billing provider (the ledger's trends).
+        rejects = ProviderRejects(outputs, plan.layout)
         router = Router(
             issues,
-            RejectsSink(outputs, plan.layout),
+            rejects,
             make_outputs(
                 plan,
                 outputs,
@@ -240,6 +242,7 @@ def _convert(
             cfg.stage("writing the reports and publishing")
         if failure is None:
             ledger.begin_publish(report, outputs, router.outputs.values())
+            ledger.compare(report, run_trends(report, tallies, rejects))  # report.json's since_last_run
         write_reports(outputs, report, cfg.include_values, cfg.max_issues)
         if isinstance(failure, ReconciliationError):
             raise failure

@@ -3,7 +3,11 @@
 :class:`LedgerRun` is the run's side of the ledger: it starts the run (recovering
 killed ones), lends control numbers, journals routed claims, records the files
 ``pending`` before they are renamed into place and marks them submitted after,
-in one transaction. :func:`write_reports` writes the two report files last.
+in one transaction, with the run's trends (its rules' counts and its providers
+with the most rejected claims, :class:`~sendpro.ledger.db.RunTrends`). Before the
+reports are written it compares the run with the previous one of the ledger
+(:meth:`LedgerRun.compare`: ``report.json``'s ``since_last_run``).
+:func:`write_reports` writes the two report files last.
 :class:`Faults` names the points where a crash-safety test may kill the run or make
 its ledger fail.
 """
@@ -22,12 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sendpro.convert.plan import RunPlan
-from sendpro.convert.sinks import Output, Tallies
+from sendpro.convert.sinks import Output, RejectedClaim, RejectsSink, Tallies
 from sendpro.errors import LedgerError, UsageError
+from sendpro.flatfile.layout import Layout
 from sendpro.ledger.control import LedgerControlNumbers
-from sendpro.ledger.db import PUBLISHING, FileRecord, InputRecord, Ledger, RunRecord, file_sha256
+from sendpro.ledger.db import (
+    PUBLISHING,
+    FileRecord,
+    InputRecord,
+    Ledger,
+    ProviderRecord,
+    RuleRecord,
+    RunRecord,
+    RunTrends,
+    file_sha256,
+)
 from sendpro.ledger.history import History
 from sendpro.ledger.journal import RunJournal
+from sendpro.ledger.trends import claims_vs_submitted, since_last_run
 from sendpro.outputs import HTML_NAME, REPORT_NAME, OutputSet, previous_outputs
 from sendpro.report.html import iter_issues, iter_rejected, render_html
 from sendpro.report.report import RuleStat, RunReport
@@ -85,6 +101,8 @@ class LedgerRun:
         self.run_id: int | None = None
         #: The outputs being published (from :meth:`begin_publish`): taken back if the ledger cannot record them.
         self._publishing: OutputSet | None = None
+        #: The run's trends (from :meth:`compare`), recorded with the run by :meth:`finish_publish`.
+        self._trends: RunTrends | None = None
         self.token = uuid.uuid4().hex
         self._control: ControlNumbers = cfg.control_numbers or ClockControlNumbers(cfg.clock)
         if cfg.ledger is None:
@@ -188,6 +206,28 @@ class LedgerRun:
         self.ledger.begin_publish(self.run_id, run, files)
         self._publishing = outputs
 
+    def compare(self, report: RunReport, trends: RunTrends) -> None:
+        """Set ``report.since_last_run`` (the run against the previous one) and keep ``trends`` to record.
+
+        Called after :meth:`begin_publish` and before ``report.json`` is written:
+        the ledger does not hold this run's encounters or trends yet, so whatever
+        it holds came before the run.
+        """
+        if self.ledger is None or self.journal is None or self.run_id is None:
+            return
+        self._trends = trends
+        overall = report.overall
+        self.journal.flush()  # the comparison reads the journal through the ledger's connection
+        found = since_last_run(
+            self.ledger,
+            self.run_id,
+            overall.input.claims,
+            overall.rejected.claims,
+            trends.rules,
+            claims_vs_submitted(self.ledger, self.journal.path, overall.skipped.claims),
+        )
+        report.since_last_run = None if found is None else found.to_json()
+
     def finish_publish(self, status: str, faults: Faults) -> None:
         """The files are in place: record their encounters and mark them submitted, in one transaction.
 
@@ -208,7 +248,9 @@ class LedgerRun:
         try:
             self.journal.flush()
             faults.before_closing(ledger)
-            ledger.finish_publish(self.run_id, status, self.journal.path, lambda: faults.in_ledger(ledger))
+            ledger.finish_publish(
+                self.run_id, status, self.journal.path, lambda: faults.in_ledger(ledger), self._trends
+            )
         except LedgerError as exc:
             if not self._withdraw():
                 raise
@@ -283,6 +325,45 @@ def rule_stats(plan: RunPlan, tallies: Tallies, report: RunReport) -> None:
             )
         )
     report.providers = tallies.stats.top_providers()
+
+
+class ProviderRejects(RejectsSink):
+    """The rejects files (:class:`RejectsSink`), also summing the rejected claims per billing provider.
+
+    Every rejected claim passes through :meth:`reason` once, with its billing NPI
+    and totals: the per-provider rejected count and money of the run's trends
+    (:func:`run_trends`), kept per NPI, never per claim.
+    """
+
+    def __init__(self, outputs: OutputSet, layout: Layout) -> None:
+        super().__init__(outputs, layout)
+        #: NPI ("" for none) -> [rejected claims, their charge, their paid] (cents).
+        self.by_provider: dict[str, list[int]] = {}
+
+    def reason(self, bucket: str, claim: RejectedClaim) -> None:
+        """Write the claim's reasons row and count it against its billing provider."""
+        super().reason(bucket, claim)
+        tally = self.by_provider.setdefault(claim.billing_npi or "", [0, 0, 0])
+        tally[0] += 1
+        tally[1] += claim.totals.charge
+        tally[2] += claim.totals.paid
+
+
+def run_trends(report: RunReport, tallies: Tallies, rejects: ProviderRejects) -> RunTrends:
+    """Return what the ledger records of the run for trends: every rule that ran, every provider rejected.
+
+    Rules come from the report's per-rule counts (:func:`rule_stats`: ``applies``
+    is the denominator); providers are those with a rejected claim, with their
+    claims read (the ledger keeps the top ones).
+    """
+    providers = tallies.stats.providers
+    return RunTrends(
+        rules=tuple(RuleRecord(r.code, r.applies, r.claims, r.issues) for r in report.rules),
+        providers=tuple(
+            ProviderRecord(npi, providers[npi].claims if npi in providers else n, n, charge, paid)
+            for npi, (n, charge, paid) in sorted(rejects.by_provider.items())
+        ),
+    )
 
 
 def write_reports(outputs: OutputSet, report: RunReport, include_values: bool, max_rows: int) -> None:

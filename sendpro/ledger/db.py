@@ -14,6 +14,8 @@ It turns separate runs into a sequence a data team can trust:
   (:meth:`Ledger.recover`): the ledger never believes in a file that is missing
   or partial, and never holds encounters of a file it did not see published;
 * acknowledgments (TA1, 999, 277) update file and encounter statuses.
+* each completed run keeps its rule rates and its providers with the most rejected
+  claims (counts, rule codes and NPIs only), for ``sendpro trends``.
 
 Schema changes are versioned migrations (``PRAGMA user_version``); the database
 runs in WAL mode so readers (``sendpro status``) never block a run.
@@ -161,7 +163,35 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE encounters ADD COLUMN input_no INTEGER;
     ALTER TABLE encounters ADD COLUMN input_rows TEXT;
     """,
+    # 3: trends across runs (`sendpro trends`, report.json's since_last_run), no member data: per
+    # completed run, each rule that ran with its counts over the claims it applies to (the
+    # denominator), and the billing providers (NPI) with the most rejected claims, at most
+    # TOP_PROVIDERS of them so a run's rows stay bounded. runs.rules_run is set with them: NULL
+    # marks a run recorded before this schema, whose trends are unknown (not zero).
+    """
+    CREATE TABLE run_rules (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        code TEXT NOT NULL,
+        applies INTEGER NOT NULL,
+        claims INTEGER NOT NULL,
+        issues INTEGER NOT NULL,
+        PRIMARY KEY (run_id, code)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_providers (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        npi TEXT NOT NULL,
+        claims INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        rejected_charge INTEGER NOT NULL,
+        rejected_paid INTEGER NOT NULL,
+        PRIMARY KEY (run_id, npi)
+    ) WITHOUT ROWID;
+    ALTER TABLE runs ADD COLUMN rules_run INTEGER;
+    """,
 )
+
+#: Billing providers a run records for trends: those with the most rejected claims.
+TOP_PROVIDERS = 50
 
 #: Encounter statuses, in the order acknowledgments move them.
 SUBMITTED = "submitted"  # in a published file
@@ -517,12 +547,19 @@ class Ledger:
             )
 
     def finish_publish(
-        self, run_id: int, status: str, journal: Path, before_commit: Callable[[], None] | None = None
+        self,
+        run_id: int,
+        status: str,
+        journal: Path,
+        before_commit: Callable[[], None] | None = None,
+        trends: RunTrends | None = None,
     ) -> None:
         """Complete a run whose files are in place: files ``submitted``, encounters recorded, in one transaction.
 
         ``journal`` is the run's temporary encounter store (see :class:`RunJournal`);
         ``before_commit`` runs inside the transaction (crash-safety tests die there).
+        ``trends``, the run's per-rule and per-provider counts, are recorded in the
+        same transaction (:meth:`record_trends`): a run the ledger holds always has them.
 
         Raises:
             LedgerError: the ledger's storage failed (see :meth:`transaction`): nothing
@@ -550,12 +587,32 @@ class Ledger:
                 )
                 db.execute("UPDATE files SET status = ? WHERE run_id = ?", (SUBMITTED, run_id))
                 db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, _now(), run_id))
+                if trends is not None:
+                    self.record_trends(run_id, trends)
                 if before_commit is not None:
                     before_commit()
         finally:
             # Failing to detach (the connection is closed right after) must not hide why the block failed.
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("DETACH DATABASE journal")
+
+    def record_trends(self, run_id: int, trends: RunTrends) -> None:
+        """Record a run's rule counts and its top :data:`TOP_PROVIDERS` providers by rejected claims.
+
+        Called inside :meth:`finish_publish`'s transaction (not a transaction of its own):
+        counts, rule codes and NPIs only.
+        """
+        self.db.executemany(
+            "INSERT INTO run_rules (run_id, code, applies, claims, issues) VALUES (?,?,?,?,?)",
+            [(run_id, r.code, r.applies, r.claims, r.issues) for r in trends.rules],
+        )
+        ranked = sorted((p for p in trends.providers if p.rejected), key=lambda p: (-p.rejected, -p.claims, p.npi))
+        self.db.executemany(
+            "INSERT INTO run_providers (run_id, npi, claims, rejected, rejected_charge, rejected_paid) "
+            "VALUES (?,?,?,?,?,?)",
+            [(run_id, p.npi, p.claims, p.rejected, p.rejected_charge, p.rejected_paid) for p in ranked[:TOP_PROVIDERS]],
+        )
+        self.db.execute("UPDATE runs SET rules_run = ? WHERE id = ?", (len(trends.rules), run_id))
 
     def recover(self, keep: Collection[Path] = ()) -> list[Recovered]:
         """Close runs whose process died (this host only): delete their orphans, mark them ``interrupted``.
@@ -696,3 +753,32 @@ class FileRecord:
     claims: int
     charge: int
     paid: int
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    """One rule in a completed run, for trends: claims it applies to, claims it flagged, its issues."""
+
+    code: str
+    applies: int
+    claims: int
+    issues: int
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One billing provider (or pharmacy) in a completed run, for trends; money in cents."""
+
+    npi: str  # "" when the claims named none
+    claims: int
+    rejected: int
+    rejected_charge: int
+    rejected_paid: int
+
+
+@dataclass(frozen=True)
+class RunTrends:
+    """What a completed run records for trends (see :meth:`Ledger.record_trends`)."""
+
+    rules: tuple[RuleRecord, ...] = ()
+    providers: tuple[ProviderRecord, ...] = ()

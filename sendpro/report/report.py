@@ -283,6 +283,9 @@ class RunReport:
     #: MassHealth's data-quality measures over the accepted claims (sendpro.dq), and those not computed.
     dq_measures: list[dict[str, Any]] = field(default_factory=list)
     dq_not_computed: list[dict[str, str]] = field(default_factory=list)
+    #: The run against the previous completed run of its ledger (sendpro.ledger.trends.SinceLastRun's
+    #: JSON); None without a ledger, without an earlier run, or when the run failed.
+    since_last_run: dict[str, Any] | None = None
 
     @property
     def overall(self) -> Reconciliation:
@@ -338,6 +341,7 @@ class RunReport:
             "providers": [dict(p.__dict__) for p in self.providers],
             "dq_measures": self.dq_measures,
             "dq_not_computed": self.dq_not_computed,
+            "since_last_run": self.since_last_run,
             "files": sorted(o.name for o in self.outputs),
         }
 
