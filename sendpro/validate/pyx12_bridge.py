@@ -10,6 +10,7 @@ the ``pyx12`` logger; the bridge keeps those records out of sendpro's output.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -45,6 +46,7 @@ from sendpro.x12.validator.envelope import (
     isa_element,
     unsupported_problem,
 )
+from sendpro.x12.validator.explain import explain, locate
 from sendpro.x12.validator.patterns import Separators
 
 #: The validators ``--validator`` chooses between.
@@ -567,6 +569,54 @@ def validate_x12(
     return check_x12(path, map_dir, label, validator)[0]
 
 
+#: pyx12's text for a code it does not take, once the value is removed from its start.
+_NOT_A_CODE = "is not a valid code for "
+
+
+def explained(issues: list[Issue], path: Path, compiled: CompiledValidator) -> list[Issue]:
+    """Add to each segment and element finding its loop and what the guide expects there.
+
+    The loop goes into the message and ``detail`` (``loop``, ``loop_path``), and so
+    does the expectation (``expected``; :mod:`sendpro.x12.validator.explain`). The
+    findings document is not touched, so both validators' issues stay the same.
+    A map that cannot be loaded for it leaves the issues as they are: the findings
+    themselves are complete without the words.
+    """
+    lines = [i.location.record_no for i in issues if i.detail.get("level") in ("seg", "ele") and i.location.record_no]
+    if not lines:
+        return issues
+    try:
+        places = locate(path, lines, compiled.compiled, compiled.map_index)
+    except MapError:
+        return issues
+    out = []
+    for issue in issues:
+        level = issue.detail.get("level", "")
+        place = places.get(issue.location.record_no or -1) if level in ("seg", "ele") else None
+        if place is None:
+            out.append(issue)
+            continue
+        found = explain(
+            place,
+            level,
+            issue.detail.get("ack_code", ""),
+            issue.location.x12_path or "",
+            issue.detail.get("segment_name", ""),
+            issue.message,
+        )
+        message = found.message
+        if message.startswith(_NOT_A_CODE):
+            message = f"the value {message}"
+        # pyx12's text may name the loop already ('Mandatory loop "Payer Name" (2010BB) missing')
+        if found.loop and not (re.search(rf"\b{re.escape(found.loop)}\b", message) and found.loop_name in message):
+            message += f", in loop {found.loop} ({found.loop_name})"
+        if found.expected:
+            message += f"; the guide expects {found.expected}"
+        detail = {**issue.detail, "loop": found.loop, "loop_path": found.loop_path, "expected": found.expected or ""}
+        out.append(dataclasses.replace(issue, message=message, detail=detail))
+    return out
+
+
 def _interchange_entry(head: str, error: dict[str, Any]) -> dict[str, Any]:
     """An interchange entry of a findings document, read from the 106-character header, with one error."""
     isa = header_elements(head)
@@ -632,14 +682,19 @@ def check_x12(
         doc = _header_document(head, problem)
         return list(_walk(doc, file)), doc
     maps = map_dir or project_map_dir()
+    compiled = compiled_validator(maps)
     try:
         if validator == "compiled":
-            ok, doc = compiled_validator(maps).validate(path)
+            ok, doc = compiled.validate(path)
         else:
             ok, doc = x12_findings(path, maps)
     except MapError as exc:
         raise MapError(f"{file}: {exc}") from None
     issues = list(_walk(doc, file))
+    if isinstance(compiled, CompiledValidator):
+        # The words come from the compiled maps the validator has loaded (a stand-in for the
+        # validator, as the differential tests use, has none: its issues stay pyx12's words).
+        issues = explained(issues, path, compiled)
     if not ok and not issues:
         # pyx12 can fail a file and file the reason nowhere its document shows: say so on the
         # interchange, so a 999 or TA1 written from the document rejects it too.
