@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import click
 
 from sendpro import api
+from sendpro.codesets.command import codesets
 from sendpro.config import DEFAULT_MAX_ISSUES, DEFAULT_NCPDP_LAYOUT, RunConfig
 from sendpro.dq import summary_lines as dq_summary_lines
 from sendpro.errors import SendproError, UsageError
@@ -184,6 +185,9 @@ def common_options(func: F) -> F:
 @click.version_option(api.sendpro_version(), prog_name="sendpro")
 def cli() -> None:
     """Turn MCE encounter extracts into MassHealth SENDPro 837 PACDR files, and say what is wrong first."""
+
+
+cli.add_command(codesets)  # sendpro codesets import (sendpro/codesets/command.py)
 
 
 # -- convert --------------------------------------------------------------------------------------

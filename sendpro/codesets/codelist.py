@@ -63,8 +63,8 @@ class CodeList:
     #: Codes by their own effective period (``(None, None)``: the whole release period).
     groups: dict[tuple[str | None, str | None], list[str]] = field(default_factory=dict)
     # polars Series built once: a list is checked in every batch, for several fields.
-    _series: dict[tuple[str | None, str | None], pl.Series] = field(default_factory=dict, repr=False)
     _all: pl.Series | None = field(default=None, repr=False)
+    _dated: _DatedCodes | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -91,19 +91,61 @@ class CodeList:
         return cond
 
     def active(self, value: pl.Expr, on: pl.Expr) -> pl.Expr:
-        """Return an expression: ``value`` is a code of this release in effect on ``on``."""
-        cond = pl.lit(False)
-        for key, codes in self.groups.items():
-            if key not in self._series:
-                self._series[key] = pl.Series(codes, dtype=pl.String).implode()
-            start, end = key
-            term = value.is_in(self._series[key])
-            if start is not None:
-                term = term & (on >= start)
-            if end is not None:
-                term = term & (on <= end)
+        """Return an expression: ``value`` is a code of this release in effect on ``on``.
+
+        Per-code periods are looked up per value (a hash lookup of the code's first
+        and last day), not one term per distinct period: an NDC directory has tens of
+        thousands of distinct marketing dates.
+        """
+        if set(self.groups) <= {(None, None)}:
+            return self.covers(on) & value.is_in(self.series())
+        if self._dated is None:
+            self._dated = _DatedCodes.build(self.groups)
+        dated = self._dated
+        start = value.replace_strict(dated.codes, dated.starts, default=None, return_dtype=pl.String)
+        end = value.replace_strict(dated.codes, dated.ends, default=None, return_dtype=pl.String)
+        cond = value.is_in(dated.codes.implode()) & (start.is_null() | (on >= start)) & (end.is_null() | (on <= end))
+        for (first, last), codes in dated.repeated.items():
+            term = value.is_in(codes)
+            if first is not None:
+                term = term & (on >= first)
+            if last is not None:
+                term = term & (on <= last)
             cond = cond | term
         return self.covers(on) & cond
+
+
+@dataclass(frozen=True)
+class _DatedCodes:
+    """A list's per-code periods as lookup columns: each code once, with its first and last day (CCYYMMDD).
+
+    A code listed with more than one period (ended, then added again) keeps its
+    periods as terms of their own (``repeated``): rare, so few terms.
+    """
+
+    codes: pl.Series
+    starts: pl.Series
+    ends: pl.Series
+    repeated: dict[tuple[str | None, str | None], pl.Series]
+
+    @classmethod
+    def build(cls, groups: dict[tuple[str | None, str | None], list[str]]) -> _DatedCodes:
+        periods: dict[str, list[tuple[str | None, str | None]]] = {}
+        for key, codes in groups.items():
+            for code in codes:
+                periods.setdefault(code, []).append(key)
+        single = {c: p[0] for c, p in periods.items() if len(p) == 1}
+        repeated: dict[tuple[str | None, str | None], list[str]] = {}
+        for code, keys in periods.items():
+            if len(keys) > 1:
+                for key in keys:
+                    repeated.setdefault(key, []).append(code)
+        return cls(
+            pl.Series(list(single), dtype=pl.String),
+            pl.Series([p[0] for p in single.values()], dtype=pl.String),
+            pl.Series([p[1] for p in single.values()], dtype=pl.String),
+            {k: pl.Series(v, dtype=pl.String).implode() for k, v in repeated.items()},
+        )
 
 
 def read_code_list(

@@ -118,3 +118,32 @@ def test_the_report_says_how_each_code_set_is_checked(tmp_path: Path) -> None:
 def test_unknown_code_set_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown code set"):
         CodeSets.load({"icd9": (CodeListSource(tmp_path / "x.txt"),)})
+
+
+def test_per_code_periods_are_looked_up_per_value() -> None:
+    """Thousands of distinct per-code periods (an NDC directory's marketing dates) and a code with two periods."""
+    import polars as pl
+
+    from sendpro.codesets.codelist import CodeList
+
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for i in range(3000):
+        start = f"{2000 + i % 20}{1 + i % 12:02d}{1 + i % 28:02d}"
+        groups.setdefault((start, None if i % 3 else f"{2021 + i % 5}1231"), []).append(f"C{i:05d}")
+    groups.setdefault(("20100101", "20121231"), []).append("TWICE")  # ended, then listed again
+    groups.setdefault(("20200101", None), []).append("TWICE")
+    groups.setdefault((None, None), []).append("OPEN")
+    codes = CodeList("t", groups=groups)
+    cases = {
+        ("C00002", "20010303"): False,  # before its start, 20020303
+        ("C00002", "20020303"): True,
+        ("C00003", "20250101"): False,  # ended 20241231
+        ("TWICE", "20110601"): True,
+        ("TWICE", "20150601"): False,  # between its two periods
+        ("TWICE", "20200102"): True,
+        ("OPEN", "19990101"): True,
+        ("NOPE", "20200101"): False,
+    }
+    frame = pl.DataFrame({"v": [v for v, _ in cases], "d": [d for _, d in cases]})
+    got = frame.select(codes.active(pl.col("v"), pl.col("d")).alias("a"))["a"].to_list()
+    assert got == list(cases.values())
