@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: run test lint bench bench-validator fuzz-validator fuzz browser clean
+.PHONY: run test lint bench bench-validator fuzz-validator fuzz browser sftp-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,23 @@ browser:
 	$$sudo apt-get update -qq && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && \
 	echo "browser: $$(command -v chromium)"
+
+# OpenSSH's sshd for the SFTP tests (tests/transport/sshd.py starts its own on loopback, as this user).
+# Installed from Debian only when /usr/sbin/sshd is missing: as root, else through sudo. /run/sshd is the
+# privilege separation directory sshd needs when started by root (the package's service would make it).
+sftp-server:
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	elif [ -x /usr/sbin/sshd ]; then echo "sftp-server: /usr/sbin/sshd"; exit 0; \
+	else echo "make sftp-server: no /usr/sbin/sshd, and neither root nor sudo to install it" >&2; exit 1; fi; \
+	if [ ! -x /usr/sbin/sshd ]; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "make sftp-server: no /usr/sbin/sshd and no apt-get; install openssh-server by hand" >&2; exit 1; fi; \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null || exit 1; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then install -d -m 0755 /run/sshd; fi; \
+	echo "sftp-server: /usr/sbin/sshd"
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache benchmarks/work

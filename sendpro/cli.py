@@ -38,6 +38,7 @@ from sendpro.ncpdp.layout import bundled_ncpdp_layouts, load_ncpdp_layout
 from sendpro.projectconfig import code_list_source, parse_severities, resolve_settings
 from sendpro.report.issue import Issue
 from sendpro.report.report import RunReport, money
+from sendpro.transport.command import retrieve, submit
 from sendpro.validate.pyx12_bridge import VALIDATORS
 from sendpro.x12.envelope import SequentialControlNumbers
 
@@ -188,6 +189,9 @@ def cli() -> None:
 
 
 cli.add_command(codesets)  # sendpro codesets import (sendpro/codesets/command.py)
+# sendpro submit / retrieve: the transport and MassHealth's conduct rules (sendpro/transport/).
+cli.add_command(submit)
+cli.add_command(retrieve)
 
 
 # -- convert --------------------------------------------------------------------------------------

@@ -271,3 +271,12 @@ def test_validate_ack_never_replaces_its_input_or_another_file(runner: CliRunner
     ack = tmp_path / "x.999"
     assert runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(ack)]).exit_code == 0
     assert runner.invoke(cli.cli, ["validate", str(x12), "--ack", str(ack)]).exit_code == 0  # a 999 may be replaced
+
+
+def test_transport_and_codesets_commands_are_on_the_cli(runner: CliRunner) -> None:
+    """submit, retrieve and codesets are sendpro's own commands (their tests: tests/transport, tests/codesets)."""
+    listed = runner.invoke(cli.cli, ["--help"]).output
+    assert all(name in listed for name in ("submit", "retrieve", "codesets"))
+    result = runner.invoke(cli.cli, ["submit"])
+    assert result.exit_code == 2 and "name either --run N or FILES" in result.output
+    assert "--password" not in runner.invoke(cli.cli, ["submit", "--help"]).output  # never a secret on the command line

@@ -188,6 +188,58 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     ALTER TABLE runs ADD COLUMN rules_run INTEGER;
     """,
+    # 4: `sendpro submit` and `sendpro retrieve` (sendpro.ledger.transmissions), no secrets: each file
+    # sent (transport, endpoint, the PayloadID chosen before the first byte so a retry reuses it,
+    # attempts, the server's code and message), consecutive failed logins per transport, endpoint and
+    # user name (the conduct rules stop at three), and each response file fetched (by payload id or
+    # name and size, then SHA-256, so a second retrieve changes nothing).
+    """
+    CREATE TABLE transmissions (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files (id),
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        sha256 TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        payload_id TEXT NOT NULL UNIQUE,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        response_code TEXT,
+        response_message TEXT
+    );
+    CREATE INDEX transmissions_file ON transmissions (file_id, status);
+    CREATE INDEX transmissions_sha256 ON transmissions (sha256, status);
+    CREATE TABLE login_attempts (
+        transport TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        username TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        first_failed_at TEXT,
+        last_failed_at TEXT,
+        reset_at TEXT,
+        reset_reason TEXT,
+        PRIMARY KEY (transport, endpoint, username)
+    ) WITHOUT ROWID;
+    CREATE TABLE retrievals (
+        id INTEGER PRIMARY KEY,
+        transport TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload_id TEXT,
+        size INTEGER,
+        sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        ack_id INTEGER REFERENCES acks (id),
+        status TEXT NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX retrievals_payload ON retrievals (payload_id);
+    CREATE INDEX retrievals_name ON retrievals (name, size);
+    CREATE INDEX retrievals_sha256 ON retrievals (sha256);
+    """,
 )
 
 #: Billing providers a run records for trends: those with the most rejected claims.
