@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
+from sendpro import api
 from sendpro.errors import SendproError
-from sendpro.ledger.db import Ledger, default_ledger_path
+from sendpro.ledger.db import Ledger
 from sendpro.profiles import load_profile
 from sendpro.transport.config import transport_config
 from sendpro.transport.credentials import load_credentials
@@ -37,10 +38,8 @@ _ledger_option = click.option(
 
 
 def _open(ledger_path: Path | None) -> Ledger:
-    path = ledger_path if ledger_path is not None else default_ledger_path()
-    if not path.is_file():
-        raise SendproError(f"no ledger at {path}: convert creates it (pass --ledger or set SENDPRO_LEDGER)")
-    return Ledger(path)
+    """The ledger the other ledger commands use: ``--ledger``, else the default; never created here."""
+    return api.open_ledger(api.default_ledger(ledger_path))
 
 
 def _stop(exc: SendproError) -> None:

@@ -32,11 +32,9 @@ import datetime as dt
 import email.policy
 import hashlib
 import logging
-import os
 import re
 import secrets
 import ssl
-import tempfile
 import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +49,7 @@ import requests
 from lxml import etree
 
 from sendpro.errors import ProfileError
+from sendpro.tempfiles import atomic_binary_writer
 from sendpro.transport.base import (
     AuthenticationError,
     Credentials,
@@ -200,18 +199,10 @@ def _default_uuid() -> str:
 
 
 def _write_atomically(dest: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``dest/name`` through a temporary sibling and ``os.replace``: complete or absent."""
+    """Write ``data`` to ``dest/name``: complete or absent (:func:`sendpro.tempfiles.atomic_binary_writer`)."""
     target = dest / name
-    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_binary_writer(target) as handle:
+        handle.write(data)
     return target
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+from sendpro.tempfiles import atomic_binary_writer
 from sendpro.transport.base import (
     Credentials,
     SendResult,
@@ -27,15 +28,8 @@ from sendpro.transport.base import (
 def copy_atomically(source: Path, dest_dir: Path, name: str) -> Path:
     """Copy ``source`` to ``dest_dir/name`` through a hidden temporary file and a rename; return the new path."""
     target = dest_dir / name
-    temp = dest_dir / f".{name}.{os.getpid()}.part"
-    try:
-        with source.open("rb") as src, temp.open("wb") as out:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+    with source.open("rb") as src, atomic_binary_writer(target) as out:
+        shutil.copyfileobj(src, out)
     return target
 
 

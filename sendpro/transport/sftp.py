@@ -8,13 +8,13 @@ file for the receiving side to pick up; the retry sends the whole file again.
 from __future__ import annotations
 
 import contextlib
-import os
 import posixpath
 import stat
 from pathlib import Path
 
 import paramiko
 
+from sendpro.tempfiles import atomic_binary_writer
 from sendpro.transport.base import (
     AuthenticationError,
     Credentials,
@@ -171,14 +171,11 @@ class SftpTransport:
         sftp = self._session()
         name = safe_file_name(item.name)
         target = dest / name
-        temp = dest / f".{name}.{os.getpid()}.part"
         try:
-            sftp.get(posixpath.join(self.config.inbox, posixpath.basename(item.name)), str(temp))
-            os.replace(temp, target)
+            with atomic_binary_writer(target) as handle:
+                sftp.getfo(posixpath.join(self.config.inbox, posixpath.basename(item.name)), handle)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise TransportError(f"cannot fetch {item.name}: {type(exc).__name__}") from None
-        finally:
-            temp.unlink(missing_ok=True)
         return target
 
     def close(self) -> None:

@@ -682,19 +682,22 @@ def check_x12(
         doc = _header_document(head, problem)
         return list(_walk(doc, file)), doc
     maps = map_dir or project_map_dir()
-    compiled = compiled_validator(maps)
+    compiled = compiled_validator(maps) if validator == "compiled" else None
     try:
-        if validator == "compiled":
+        if compiled is not None:
             ok, doc = compiled.validate(path)
         else:
             ok, doc = x12_findings(path, maps)
     except MapError as exc:
         raise MapError(f"{file}: {exc}") from None
     issues = list(_walk(doc, file))
-    if isinstance(compiled, CompiledValidator):
-        # The words come from the compiled maps the validator has loaded (a stand-in for the
-        # validator, as the differential tests use, has none: its issues stay pyx12's words).
-        issues = explained(issues, path, compiled)
+    if issues:
+        # The words come from the compiled maps (loaded only when there is something to explain;
+        # a stand-in for the validator, as the differential tests use, has none: its issues stay
+        # pyx12's words).
+        words = compiled if compiled is not None else compiled_validator(maps)
+        if isinstance(words, CompiledValidator):
+            issues = explained(issues, path, words)
     if not ok and not issues:
         # pyx12 can fail a file and file the reason nowhere its document shows: say so on the
         # interchange, so a 999 or TA1 written from the document rejects it too.

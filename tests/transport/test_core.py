@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sendpro import tempfiles
 from sendpro.errors import ProfileError
 from sendpro.transport import core
 from sendpro.transport.base import (
@@ -371,7 +372,7 @@ def test_fetch_that_fails_leaves_nothing(core_server, tmp_path, monkeypatch):
     def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(core.os, "fsync", full_disk)
+    monkeypatch.setattr(tempfiles.os, "fsync", full_disk)  # the one home of atomic writes
     with pytest.raises(OSError, match="No space"):
         transport.fetch(Waiting(name="run7_999.x12", payload_id=payload_id), dest)
     assert os.listdir(dest) == []
